@@ -1,0 +1,133 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { realpath } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'chokidar';
+import { loadConfig } from '../config/parse.js';
+import { unsupportedFeatures } from '../config/validate.js';
+import type { Config } from '../config/model.js';
+import { PackagerError, ErrorCode } from '../media/errors.js';
+import { createApp, type AppState } from './app.js';
+import { TitleCache } from './title-cache.js';
+import { createLogger, type Logger } from './logger.js';
+
+export interface ServerOptions {
+  configPath: string;
+  /** Overrides the config's `http` directive: `HOST:PORT`, `:PORT` or `PORT`. */
+  listen?: string;
+  log?: Logger;
+  /** Watch the config file and the locations (on by default; tests of other things may turn it off). */
+  watch?: boolean;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly server: Server;
+  readonly state: AppState;
+  /** Re-reads the config; a bad one is reported and the running one kept. Resolves true when applied. */
+  reload(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Refuses a config that uses what this build cannot serve yet, naming each place. */
+export function assertServable(config: Config): void {
+  const problems = unsupportedFeatures(config);
+  if (problems.length > 0) {
+    const lines = problems.map((p) => `${p.pos.file}:${p.pos.line}:${p.pos.column}: ${p.message}`);
+    throw new PackagerError(ErrorCode.CONFIG_INVALID, lines.join('\n'));
+  }
+}
+
+export function parseListen(listen: string): { host?: string; port: number } {
+  const m = /^(?:(.*):)?(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new PackagerError(ErrorCode.CONFIG_INVALID, `bad listen address: ${listen} (use HOST:PORT)`);
+  const host = m[1]?.replace(/^\[(.*)\]$/, '$1');
+  return host ? { host, port } : { port };
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? createLogger();
+  const config = await loadConfig(opts.configPath);
+  assertServable(config);
+  const state: AppState = { config, titles: new TitleCache(), log };
+  const app = createApp(state);
+  const server = createServer(app.callback());
+  // A request on a keep-alive socket must not hold shutdown for the default 5 s.
+  server.keepAliveTimeout = 5_000;
+
+  const listen = opts.listen ? parseListen(opts.listen) : undefined;
+  const envPort = process.env['PORT'] ? Number(process.env['PORT']) : undefined;
+  const port = listen?.port ?? envPort ?? config.http.port;
+  const host = listen?.host ?? config.http.host;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address === '::' ? '::1' : addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address;
+  const url = `http://${shownHost}:${addr.port}`;
+
+  const watchers: FSWatcher[] = [];
+  let locationWatcher: FSWatcher | undefined;
+
+  const watchLocations = async (cfg: Config): Promise<void> => {
+    await locationWatcher?.close();
+    const roots: string[] = [];
+    for (const f of cfg.files) {
+      try {
+        roots.push(await realpath(f.path));
+      } catch {
+        log.warn('location folder does not exist', { location: f.name, path: f.path });
+      }
+    }
+    if (roots.length === 0) return;
+    // The index cache is keyed by size+mtime already; the watcher frees memory at once and covers
+    // replacements that keep size and mtime (e.g. restored from a backup with preserved times).
+    locationWatcher = watch(roots, { ignoreInitial: true, awaitWriteFinish: false });
+    const evict = (p: string): void => state.titles.evict(p);
+    locationWatcher.on('change', evict).on('unlink', evict).on('add', evict);
+    locationWatcher.on('error', (e) => log.warn('watcher error', { error: String(e) }));
+  };
+
+  const reload = async (): Promise<boolean> => {
+    try {
+      const next = await loadConfig(opts.configPath);
+      assertServable(next);
+      if (next.http.port !== state.config.http.port || next.http.host !== state.config.http.host) {
+        log.warn('the listen address changed in the config; restart to apply it');
+      }
+      state.config = next;
+      if (opts.watch !== false) await watchLocations(next);
+      log.info('config reloaded', { file: opts.configPath });
+      return true;
+    } catch (e) {
+      log.error('config reload rejected; keeping the running config', { error: e instanceof Error ? e.message : String(e) });
+      return false;
+    }
+  };
+
+  if (opts.watch !== false) {
+    await watchLocations(config);
+    const cw = watch(opts.configPath, { ignoreInitial: true });
+    cw.on('change', () => void reload()).on('add', () => void reload());
+    watchers.push(cw);
+  }
+
+  log.info('listening', { url });
+  return {
+    url,
+    server,
+    state,
+    reload,
+    async close() {
+      await Promise.all([...watchers.map((w) => w.close()), locationWatcher?.close()]);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
