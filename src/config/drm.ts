@@ -1,0 +1,137 @@
+import { ConfigError } from './errors.js';
+import type { DrmConfig, DrmKind, SourcePos } from './model.js';
+import type { Directive } from './syntax.js';
+import type { Token } from './tokenizer.js';
+import { parseHeaderName, parseHexKey, parseHttpUrl, parseNonEmpty, parseUuid, splitOption } from './validate.js';
+
+type OptionCheck = (t: Token, value: string, key: string) => string;
+
+interface DrmKindSpec {
+  usage: string;
+  /** Every option the kind accepts, with its check; any other key is an error. */
+  options: Readonly<Record<string, OptionCheck>>;
+  required: readonly string[];
+  /** Whether `header NAME=VALUE` pairs are accepted. */
+  headers: boolean;
+}
+
+const nonEmpty: OptionCheck = (t, value, key) => parseNonEmpty(t, value, key);
+const httpUrl: OptionCheck = (t, value, key) => parseHttpUrl(t, value, key);
+
+const DRM_KINDS: Readonly<Record<DrmKind, DrmKindSpec>> = {
+  local: { usage: 'drm local', options: {}, required: [], headers: false },
+  static: {
+    usage: 'drm static key=HEX32 [kid=UUID]',
+    options: { key: (t, v) => parseHexKey(t, v, 'key'), kid: (t, v) => parseUuid(t, v, 'kid') },
+    required: ['key'],
+    headers: false,
+  },
+  keyos: {
+    usage: 'drm keyos userkey=USERKEY [server_key=KEY] [url=URL]',
+    options: { userkey: nonEmpty, server_key: nonEmpty, url: httpUrl },
+    required: ['userkey'],
+    headers: false,
+  },
+  cpix: {
+    usage: 'drm cpix url=URL [header NAME=VALUE ...]',
+    options: { url: httpUrl },
+    required: ['url'],
+    headers: true,
+  },
+};
+
+const KIND_NAMES = Object.keys(DRM_KINDS) as DrmKind[];
+
+function parseKind(t: Token): DrmKind {
+  const kind = KIND_NAMES.find((k) => k === t.value);
+  if (kind === undefined) {
+    throw new ConfigError(t, `unknown drm kind '${t.value}': expected ${KIND_NAMES.join(', ')}`);
+  }
+  return kind;
+}
+
+interface DrmArgs {
+  options: Map<string, string>;
+  headers: Map<string, string>;
+}
+
+function readHeader(header: Token, pair: Token | undefined, headers: Map<string, string>): void {
+  if (pair === undefined) throw new ConfigError(header, "missing value: expected 'header NAME=VALUE'");
+  const { key, value } = splitOption(pair);
+  const name = parseHeaderName(pair, key);
+  // Header names are case-insensitive on the wire, so two spellings would be one header sent twice.
+  const lower = name.toLowerCase();
+  if ([...headers.keys()].some((n) => n.toLowerCase() === lower)) {
+    throw new ConfigError(pair, `header '${name}' is given twice`);
+  }
+  headers.set(name, value);
+}
+
+function readOption(t: Token, kind: DrmKind, spec: DrmKindSpec, options: Map<string, string>): void {
+  const { key, value } = splitOption(t);
+  const check = Object.hasOwn(spec.options, key) ? spec.options[key] : undefined;
+  if (check === undefined) {
+    const known = Object.keys(spec.options);
+    const expected = known.length === 0 ? 'it takes no options' : `expected ${known.join(', ')}`;
+    throw new ConfigError(t, `unknown option '${key}' for drm ${kind}: ${expected}`);
+  }
+  if (options.has(key)) throw new ConfigError(t, `option '${key}' is given twice`);
+  options.set(key, check(t, value, key));
+}
+
+function readArgs(args: Token[], kind: DrmKind, spec: DrmKindSpec): DrmArgs {
+  const out: DrmArgs = { options: new Map(), headers: new Map() };
+  for (let i = 0; i < args.length; i++) {
+    const t = args[i];
+    if (t === undefined) break;
+    if (spec.headers && t.kind === 'word' && t.value === 'header') {
+      readHeader(t, args[i + 1], out.headers);
+      i++;
+    } else {
+      readOption(t, kind, spec, out.options);
+    }
+  }
+  return out;
+}
+
+function build(kind: DrmKind, args: DrmArgs, pos: SourcePos): DrmConfig {
+  const get = (key: string): string => args.options.get(key) ?? '';
+  // fromEntries defines own properties, so a key like __proto__ cannot reach the prototype.
+  const options = Object.fromEntries(args.options);
+  switch (kind) {
+    case 'local':
+      return { kind, options, pos };
+    case 'static': {
+      const kid = args.options.get('kid');
+      return kid === undefined ? { kind, key: get('key'), options, pos } : { kind, key: get('key'), kid, options, pos };
+    }
+    case 'keyos': {
+      const serverKey = args.options.get('server_key');
+      const url = args.options.get('url');
+      return {
+        kind,
+        userkey: get('userkey'),
+        ...(serverKey === undefined ? {} : { serverKey }),
+        ...(url === undefined ? {} : { url }),
+        options,
+        pos,
+      };
+    }
+    case 'cpix':
+      return { kind, url: get('url'), headers: Object.fromEntries(args.headers), options, pos };
+  }
+}
+
+/** `drm KIND [key=value ...]`; `pos` is the `drm` keyword. */
+export function parseDrm(d: Directive, pos: SourcePos): DrmConfig {
+  const [kindToken, ...rest] = d.args;
+  if (kindToken === undefined) {
+    throw new ConfigError(d.end, `missing value: expected drm ${KIND_NAMES.join('|')} [key=value ...]`);
+  }
+  const kind = parseKind(kindToken);
+  const spec = DRM_KINDS[kind];
+  const args = readArgs(rest, kind, spec);
+  const missing = spec.required.find((key) => !args.options.has(key));
+  if (missing !== undefined) throw new ConfigError(kindToken, `drm ${kind} needs ${missing}=...: expected ${spec.usage}`);
+  return build(kind, args, pos);
+}

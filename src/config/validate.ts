@@ -1,0 +1,176 @@
+/**
+ * Value checks. Each takes the token the value came from and throws a ConfigError at that token, so
+ * the operator is sent to the exact value to fix.
+ */
+import { resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+import type { HttpConfig, Protocol } from './model.js';
+import type { Directive } from './syntax.js';
+import type { Token } from './tokenizer.js';
+
+/** URL prefixes the server itself answers on; a location of that name would shadow them. */
+export const RESERVED_NAMES: readonly string[] = ['keys', 'license', 'api', 'metrics', 'player'];
+
+export const PROTOCOLS: readonly Protocol[] = ['hls', 'dash'];
+
+export const DEFAULT_SEGMENT_DURATION = 4;
+export const MIN_SEGMENT_DURATION = 1;
+export const MAX_SEGMENT_DURATION = 60;
+
+const NAME = /^[A-Za-z0-9_.-]+$/;
+const DECIMAL = /^\d+(?:\.\d+)?$/;
+const DURATION = /^(\d+(?:\.\d+)?)([smhd]?)$/;
+const UUID_DASHED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HEX32 = /^[0-9a-f]{32}$/i;
+// RFC 9110 token: what an HTTP header name may contain.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const UNIT_SECONDS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Checks the number of arguments against a usage line such as `dvr PATH DEPTH`. */
+export function expectArgs(d: Directive, min: number, max: number, usage: string): void {
+  const extra = d.args[max];
+  if (extra !== undefined) throw new ConfigError(extra, `unexpected '${extra.value}': expected ${usage}`);
+  if (d.args.length < min) throw new ConfigError(d.end, `missing value: expected ${usage}`);
+}
+
+/** A location or stream name: it becomes the first segment of every URL below it. */
+export function parseName(t: Token): string {
+  const name = t.value;
+  if (!NAME.test(name) || /^\.+$/.test(name)) {
+    throw new ConfigError(t, `invalid name '${name}': use only letters, digits, '_', '.' and '-'`);
+  }
+  // Case-insensitive: @koa/router matches paths case-insensitively by default.
+  if (RESERVED_NAMES.includes(name.toLowerCase())) {
+    throw new ConfigError(t, `name '${name}' is reserved for the server's /${name.toLowerCase()}/ URLs`);
+  }
+  return name;
+}
+
+function parsePortText(text: string, t: Token): number {
+  if (!/^\d+$/.test(text)) throw new ConfigError(t, `invalid port '${text}': expected a number 1..65535`);
+  const port = Number(text);
+  if (port < 1 || port > 65535) throw new ConfigError(t, `port ${text} is out of range 1..65535`);
+  return port;
+}
+
+/** `PORT`, `HOST:PORT` or `[IPV6]:PORT`. */
+export function parseListen(t: Token): HttpConfig {
+  const text = t.value;
+  if (/^\d+$/.test(text)) return { host: '0.0.0.0', port: parsePortText(text, t) };
+  const m = /^(?:\[([0-9A-Za-z:.%]+)\]|([A-Za-z0-9.-]+)):([^:]*)$/.exec(text);
+  const host = m?.[1] ?? m?.[2];
+  if (m === null || host === undefined) {
+    throw new ConfigError(t, `invalid listen address '${text}': expected PORT, HOST:PORT or [IPV6]:PORT`);
+  }
+  return { host, port: parsePortText(m[3] ?? '', t) };
+}
+
+export function parseProtocol(t: Token): Protocol {
+  const p = PROTOCOLS.find((known) => known === t.value);
+  if (p === undefined) throw new ConfigError(t, `unknown protocol '${t.value}': expected ${PROTOCOLS.join(' or ')}`);
+  return p;
+}
+
+export function parseProtocols(tokens: Token[]): Protocol[] {
+  const out: Protocol[] = [];
+  for (const t of tokens) {
+    const p = parseProtocol(t);
+    if (out.includes(p)) throw new ConfigError(t, `protocol '${p}' is listed twice`);
+    out.push(p);
+  }
+  return out;
+}
+
+export function parseSegmentDuration(t: Token): number {
+  if (!DECIMAL.test(t.value)) {
+    throw new ConfigError(t, `invalid segment_duration '${t.value}': expected a number of seconds`);
+  }
+  const seconds = Number(t.value);
+  if (seconds < MIN_SEGMENT_DURATION || seconds > MAX_SEGMENT_DURATION) {
+    throw new ConfigError(
+      t,
+      `segment_duration ${t.value} is out of range ${MIN_SEGMENT_DURATION}..${MAX_SEGMENT_DURATION} seconds`,
+    );
+  }
+  return seconds;
+}
+
+/** `2h`, `30m`, `90s`, `1d` or plain seconds; more than zero. */
+export function parseDuration(t: Token): number {
+  const m = DURATION.exec(t.value);
+  if (m === null) {
+    throw new ConfigError(t, `invalid duration '${t.value}': expected e.g. 90s, 30m, 2h, 1d or a number of seconds`);
+  }
+  const seconds = Number(m[1]) * (UNIT_SECONDS[m[2] ?? ''] ?? 1);
+  if (seconds <= 0) throw new ConfigError(t, `duration '${t.value}' must be more than zero`);
+  return seconds;
+}
+
+/** Lowercase dashed form of a UUID written with or without dashes, or undefined if it is not one. */
+export function normalizeUuid(text: string): string | undefined {
+  if (HEX32.test(text)) {
+    const h = text.toLowerCase();
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+  return UUID_DASHED.test(text) ? text.toLowerCase() : undefined;
+}
+
+export function parseUuid(t: Token, text: string, what: string): string {
+  const uuid = normalizeUuid(text);
+  if (uuid === undefined) {
+    throw new ConfigError(t, `invalid ${what} '${text}': expected a UUID (32 hex digits, dashes optional)`);
+  }
+  return uuid;
+}
+
+export function parseHexKey(t: Token, text: string, what: string): string {
+  if (!HEX32.test(text)) throw new ConfigError(t, `invalid ${what}: expected 32 hex digits (16 bytes)`);
+  return text.toLowerCase();
+}
+
+export function parseHttpUrl(t: Token, text: string, what: string): string {
+  if (URL.canParse(text)) {
+    const url = new URL(text);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '') return text;
+  }
+  throw new ConfigError(t, `invalid ${what} '${text}': expected an http:// or https:// URL`);
+}
+
+/** `udp://[IFACE@]HOST:PORT`, the only input the server can take today. */
+export function parseUdpInput(t: Token): string {
+  const text = t.value;
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url === undefined || url.protocol !== 'udp:' || url.hostname === '' || url.port === '') {
+    throw new ConfigError(t, `invalid input '${text}': expected udp://HOST:PORT or udp://IFACE@HOST:PORT`);
+  }
+  return text;
+}
+
+export function parseNonEmpty(t: Token, text: string, what: string): string {
+  if (text === '') throw new ConfigError(t, `empty ${what}`);
+  return text;
+}
+
+export function parseHeaderName(t: Token, name: string): string {
+  if (!HEADER_NAME.test(name)) throw new ConfigError(t, `invalid header name '${name}'`);
+  return name;
+}
+
+/** Splits `key=value` at the first `=`. */
+export function splitOption(t: Token): { key: string; value: string } {
+  const eq = t.value.indexOf('=');
+  if (eq <= 0) throw new ConfigError(t, `expected key=value, found '${t.value}'`);
+  const key = t.value.slice(0, eq);
+  const value = t.value.slice(eq + 1);
+  if (value === '') throw new ConfigError(t, `empty value for '${key}'`);
+  return { key, value };
+}
+
+/** Relative paths are taken from the config file's directory, not from wherever the server started. */
+export function resolvePath(t: Token, dir: string): string {
+  if (t.value === '') throw new ConfigError(t, 'empty path');
+  return resolve(dir, t.value);
+}
+
+// The server asks "can this config be served?" next to "is it valid?"; the list itself lives in stage.ts.
+export { unsupportedFeatures, type UnsupportedFeature } from './stage.js';

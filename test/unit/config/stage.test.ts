@@ -1,0 +1,42 @@
+import { describe, it, expect } from 'vitest';
+import { formatAt } from '../../../src/config/errors.js';
+import { parseConfig } from '../../../src/config/parse.js';
+import { unsupportedFeatures } from '../../../src/config/stage.js';
+import { unsupportedFeatures as fromValidate } from '../../../src/config/validate.js';
+
+const FILE = 'x.conf';
+
+function messages(text: string): string[] {
+  return unsupportedFeatures(parseConfig(text, FILE)).map((f) => formatAt(f.pos, f.message));
+}
+
+describe('unsupportedFeatures', () => {
+  it('is empty for clear VOD locations', () => {
+    expect(messages('http 8080;\nfile vod { path /v; protocols hls dash; segment_duration 6; }')).toEqual([]);
+  });
+
+  it('names every stream and every drm directive, in file order', () => {
+    const text = [
+      'file vod { path /v; }',
+      'file drm {',
+      '  path /v;',
+      '  drm keyos userkey=U;',
+      '}',
+      'stream live {',
+      '  input udp://239.0.0.1:1234;',
+      '  drm local;',
+      '}',
+      'stream other { input udp://239.0.0.2:1234; }',
+    ].join('\n');
+    expect(messages(text)).toEqual([
+      'x.conf:4:3: drm is not served yet',
+      'x.conf:6:1: live streams are not served yet',
+      'x.conf:8:3: drm is not served yet',
+      'x.conf:10:1: live streams are not served yet',
+    ]);
+  });
+
+  it('is also exported next to the validators', () => {
+    expect(fromValidate).toBe(unsupportedFeatures);
+  });
+});
