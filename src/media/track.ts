@@ -63,11 +63,19 @@ export interface Track {
   readonly samples: SampleTable;
 }
 
+/** A source track that is not packaged, and why (e.g. a `tmcd` track, an `ac-3` entry). */
+export interface SkippedTrack {
+  readonly id: number;
+  readonly reason: string;
+}
+
 /** A parsed media file (or a live window): its tracks and where they came from. */
 export interface Media {
   readonly tracks: readonly Track[];
   /** Presentation duration in seconds (the longest track). */
   readonly duration: number;
+  /** Source tracks left out (unsupported handler or codec), for `inspect` and logs. */
+  readonly skipped?: readonly SkippedTrack[];
 }
 
 /** Sum of sample sizes in [start, end). */
