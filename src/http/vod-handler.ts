@@ -11,7 +11,7 @@ import { buildTsSegment } from '../mux/ts/segment.js';
 import { buildMasterPlaylist } from '../manifest/hls/master.js';
 import { buildMediaPlaylist } from '../manifest/hls/media.js';
 import { buildMpd } from '../manifest/dash/mpd.js';
-import type { Presentation, Rendition } from '../manifest/types.js';
+import { findRendition, type Presentation, type Rendition } from '../manifest/types.js';
 import type { TitleCache, Title } from './title-cache.js';
 import type { VodRequest } from './vod-request.js';
 import { FIRST_SEGMENT_NUMBER } from '../segment/types.js';
@@ -34,7 +34,7 @@ const OUTPUT_VERSION = '1';
 
 export async function serveVod(ctx: Context, location: FileLocation, req: VodRequest, titles: TitleCache): Promise<void> {
   const r = req.resource;
-  const needs = r.kind === 'mpd' || (r.kind !== 'master' && r.kind !== 'media-playlist' && r.output === 'dash') ? 'dash' : 'hls';
+  const needs = r.kind === 'dashMpd' || r.kind === 'dashInit' || r.kind === 'dashSegment' ? 'dash' : 'hls';
   if (!location.protocols.includes(needs)) {
     throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, `${needs} is not enabled on this location`);
   }
@@ -46,39 +46,44 @@ export async function serveVod(ctx: Context, location: FileLocation, req: VodReq
   const etag = `"${OUTPUT_VERSION}-${title.index.size.toString(36)}-${Math.floor(title.index.mtimeMs).toString(36)}-${location.segmentDuration}"`;
   ctx.set('ETag', etag);
   ctx.set('Last-Modified', new Date(title.index.mtimeMs).toUTCString());
+  // koa only evaluates freshness for a 2xx status, and the default is 404 until a body is set.
+  ctx.status = 200;
   if (ctx.fresh) {
     ctx.status = 304;
     return;
   }
 
   switch (r.kind) {
-    case 'master': {
+    case 'hlsMaster': {
       const p = r.variant === 'ts' ? packaging.ts : packaging.fmp4;
       return text(ctx, buildMasterPlaylist(p, r.variant), CONTENT_TYPES.m3u8);
     }
-    case 'mpd':
+    case 'dashMpd':
       return text(ctx, buildMpd(packaging.fmp4), CONTENT_TYPES.mpd);
-    case 'media-playlist': {
+    case 'hlsMedia': {
       const p = r.variant === 'ts' ? packaging.ts : packaging.fmp4;
-      return text(ctx, buildMediaPlaylist(p, rendition(p, r.rendition), r.variant), CONTENT_TYPES.m3u8);
+      return text(ctx, buildMediaPlaylist(p, rendition(p, r.id), r.variant), CONTENT_TYPES.m3u8);
     }
-    case 'init': {
-      const track = rendition(packaging.fmp4, r.rendition).cut.track;
+    case 'hlsInit':
+    case 'dashInit': {
+      const track = rendition(packaging.fmp4, r.id).cut.track;
       ctx.set('Cache-Control', SEGMENT_CACHE_CONTROL);
       ctx.type = track.kind === 'audio' ? 'audio/mp4' : CONTENT_TYPES.mp4;
-      ctx.body = Buffer.from(initFor(title, r.rendition, track));
+      ctx.body = Buffer.from(initFor(title, r.id, track));
       return;
     }
-    case 'segment': {
-      const p = r.output === 'ts' ? packaging.ts : packaging.fmp4;
-      const rend = rendition(p, r.rendition);
+    case 'hlsSegment':
+    case 'dashSegment': {
+      const ts = r.kind === 'hlsSegment' && r.variant === 'ts';
+      const p = ts ? packaging.ts : packaging.fmp4;
+      const rend = rendition(p, r.id);
       const index = r.number - FIRST_SEGMENT_NUMBER;
       if (index < 0 || index >= rend.cut.count) {
         throw new PackagerError(ErrorCode.SEGMENT_OUT_OF_RANGE, `segment ${r.number} is out of range (1..${rend.cut.count})`);
       }
-      const body = r.output === 'ts' ? await tsSegment(realPath, rend, index) : await fmp4Segment(realPath, rend, index, r.number);
+      const body = ts ? await tsSegment(realPath, rend, index) : await fmp4Segment(realPath, rend, index, r.number);
       ctx.set('Cache-Control', SEGMENT_CACHE_CONTROL);
-      ctx.type = r.output === 'ts' ? CONTENT_TYPES.ts : CONTENT_TYPES.m4s;
+      ctx.type = ts ? CONTENT_TYPES.ts : CONTENT_TYPES.m4s;
       ctx.body = body;
       return;
     }
@@ -92,7 +97,7 @@ function text(ctx: Context, body: string, type: string): void {
 }
 
 function rendition(p: Presentation, id: string): Rendition {
-  const found = p.video.find((r) => r.id === id) ?? p.audio.find((r) => r.id === id);
+  const found = findRendition(p, id);
   if (!found) throw new PackagerError(ErrorCode.TRACK_NOT_FOUND, `no rendition ${id}`);
   return found;
 }
