@@ -1,5 +1,5 @@
 import { ConfigError } from './errors.js';
-import type { DrmConfig, DrmKind, SourcePos } from './model.js';
+import type { CencScheme, DrmConfig, DrmKind, SourcePos } from './model.js';
 import type { Directive } from './syntax.js';
 import type { Token } from './tokenizer.js';
 import { parseHeaderName, parseHexKey, parseHttpUrl, parseNonEmpty, parseUuid, splitOption } from './validate.js';
@@ -15,11 +15,18 @@ interface DrmKindSpec {
   headers: boolean;
 }
 
+const scheme: OptionCheck = (t, value, key) => {
+  if (value !== 'cenc' && value !== 'cbcs') throw new ConfigError(t, `${key}= must be cenc or cbcs, not '${value}'`);
+  return value;
+};
+/** Options every drm kind takes: the Common Encryption scheme of each output. */
+const SCHEME_OPTIONS: Readonly<Record<string, OptionCheck>> = { dash: scheme, hls: scheme };
+
 const nonEmpty: OptionCheck = (t, value, key) => parseNonEmpty(t, value, key);
 const httpUrl: OptionCheck = (t, value, key) => parseHttpUrl(t, value, key);
 
 const DRM_KINDS: Readonly<Record<DrmKind, DrmKindSpec>> = {
-  local: { usage: 'drm local', options: {}, required: [], headers: false },
+  local: { usage: 'drm local [dash=cenc|cbcs] [hls=cbcs|cenc]', options: {}, required: [], headers: false },
   static: {
     usage: 'drm static key=HEX32 [kid=UUID]',
     options: { key: (t, v) => parseHexKey(t, v, 'key'), kid: (t, v) => parseUuid(t, v, 'kid') },
@@ -69,9 +76,9 @@ function readHeader(header: Token, pair: Token | undefined, headers: Map<string,
 
 function readOption(t: Token, kind: DrmKind, spec: DrmKindSpec, options: Map<string, string>): void {
   const { key, value } = splitOption(t);
-  const check = Object.hasOwn(spec.options, key) ? spec.options[key] : undefined;
+  const check = Object.hasOwn(spec.options, key) ? spec.options[key] : Object.hasOwn(SCHEME_OPTIONS, key) ? SCHEME_OPTIONS[key] : undefined;
   if (check === undefined) {
-    const known = Object.keys(spec.options);
+    const known = [...Object.keys(spec.options), ...Object.keys(SCHEME_OPTIONS)];
     const expected = known.length === 0 ? 'it takes no options' : `expected ${known.join(', ')}`;
     throw new ConfigError(t, `unknown option '${key}' for drm ${kind}: ${expected}`);
   }
@@ -98,12 +105,16 @@ function build(kind: DrmKind, args: DrmArgs, pos: SourcePos): DrmConfig {
   const get = (key: string): string => args.options.get(key) ?? '';
   // fromEntries defines own properties, so a key like __proto__ cannot reach the prototype.
   const options = Object.fromEntries(args.options);
+  const schemes = {
+    dash: (args.options.get('dash') ?? 'cenc') as CencScheme,
+    hls: (args.options.get('hls') ?? 'cbcs') as CencScheme,
+  };
   switch (kind) {
     case 'local':
-      return { kind, options, pos };
+      return { kind, options, pos, schemes };
     case 'static': {
       const kid = args.options.get('kid');
-      return kid === undefined ? { kind, key: get('key'), options, pos } : { kind, key: get('key'), kid, options, pos };
+      return kid === undefined ? { kind, key: get('key'), options, pos, schemes } : { kind, key: get('key'), kid, options, pos, schemes };
     }
     case 'keyos': {
       const serverKey = args.options.get('server_key');
@@ -115,10 +126,11 @@ function build(kind: DrmKind, args: DrmArgs, pos: SourcePos): DrmConfig {
         ...(url === undefined ? {} : { url }),
         options,
         pos,
+        schemes,
       };
     }
     case 'cpix':
-      return { kind, url: get('url'), headers: Object.fromEntries(args.headers), options, pos };
+      return { kind, url: get('url'), headers: Object.fromEntries(args.headers), options, pos, schemes };
   }
 }
 

@@ -26,7 +26,11 @@ interface DrmBase {
   options: Record<string, string>;
   /** The `drm` keyword. */
   pos: SourcePos;
+  /** Common Encryption scheme per output (`dash=` and `hls=` options): DASH cenc, HLS fMP4 cbcs by default. */
+  schemes: { dash: CencScheme; hls: CencScheme };
 }
+
+export type CencScheme = 'cenc' | 'cbcs';
 
 /** Keys derived from the server secret (the embedded default). */
 export interface LocalDrm extends DrmBase {

@@ -218,9 +218,9 @@ describe('drm errors', () => {
     [
       'an unknown option',
       inFile('drm keyos userkey=u foo=bar;'),
-      "x.conf:3:23: unknown option 'foo' for drm keyos: expected userkey, server_key, url",
+      "x.conf:3:23: unknown option 'foo' for drm keyos: expected userkey, server_key, url, dash, hls",
     ],
-    ['an option to drm local', inFile('drm local key=1;'), "x.conf:3:13: unknown option 'key' for drm local: it takes no options"],
+    ['an option to drm local', inFile('drm local key=1;'), "x.conf:3:13: unknown option 'key' for drm local: expected dash, hls"],
     [
       'keyos without userkey',
       inFile('drm keyos url=https://k;'),

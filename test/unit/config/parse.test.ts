@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import type { Config, DrmConfig, StreamConfig } from '../../../src/config/model.js';
 import { parseConfig } from '../../../src/config/parse.js';
 
+const DEFAULT_SCHEMES = { dash: 'cenc', hls: 'cbcs' } as const;
+
 const FILE = '/etc/packager/test.conf';
 
 function at(line: number, column: number, file = FILE): { file: string; line: number; column: number } {
@@ -72,7 +74,7 @@ describe('parseConfig: the documented example', () => {
           path: '/storage/with space',
           protocols: ['hls', 'dash'],
           segmentDuration: 4,
-          drm: { kind: 'keyos', userkey: 'YOUR_USER_KEY', options: { userkey: 'YOUR_USER_KEY' }, pos: at(12, 3) },
+          drm: { kind: 'keyos', userkey: 'YOUR_USER_KEY', options: { userkey: 'YOUR_USER_KEY' }, pos: at(12, 3), schemes: DEFAULT_SCHEMES },
           pos: at(9, 1),
           at: { path: at(10, 3), protocols: at(11, 3), drm: at(12, 3) },
         },
@@ -91,6 +93,7 @@ describe('parseConfig: the documented example', () => {
             kid: '01234567-89ab-cdef-0123-456789abcdef',
             options: { key: '00112233445566778899aabbccddeeff', kid: '01234567-89ab-cdef-0123-456789abcdef' },
             pos: at(18, 3),
+            schemes: DEFAULT_SCHEMES,
           },
           dvr: { path: '/storage/dvr', depthSeconds: 7200, pos: at(19, 3) },
           segmentDuration: 4,
@@ -194,7 +197,8 @@ describe('parseConfig: defaults and values', () => {
 
 describe('parseConfig: drm forms', () => {
   it('reads drm local', () => {
-    expect(drmOf('drm local;')).toStrictEqual({ kind: 'local', options: {}, pos: at(3, 3) });
+    expect(drmOf('drm local;')).toStrictEqual({ kind: 'local', options: {}, pos: at(3, 3), schemes: DEFAULT_SCHEMES });
+    expect(drmOf('drm local dash=cbcs hls=cenc;')?.schemes).toStrictEqual({ dash: 'cbcs', hls: 'cenc' });
   });
 
   it('reads drm static with and without kid', () => {
@@ -203,6 +207,7 @@ describe('parseConfig: drm forms', () => {
       key: '000102030405060708090a0b0c0d0e0f',
       options: { key: '000102030405060708090a0b0c0d0e0f' },
       pos: at(3, 3),
+      schemes: DEFAULT_SCHEMES,
     });
     const dashed = drmOf('drm static kid=A1B2C3D4-0000-1111-2222-333344445555 key=000102030405060708090A0B0C0D0E0F;');
     expect(dashed).toMatchObject({
@@ -219,6 +224,7 @@ describe('parseConfig: drm forms', () => {
       url: 'https://keyos.example/api',
       options: { userkey: 'U1', server_key: 's e c', url: 'https://keyos.example/api' },
       pos: at(3, 3),
+      schemes: DEFAULT_SCHEMES,
     });
   });
 
@@ -232,6 +238,7 @@ describe('parseConfig: drm forms', () => {
       headers: { 'X-Api-Key': 'a=b', Authorization: 'Bearer t o k' },
       options: { url: 'https://kms.example/speke/v2?x=1' },
       pos: at(3, 3),
+      schemes: DEFAULT_SCHEMES,
     });
   });
 
