@@ -8,6 +8,7 @@ import { startServer, assertServable } from '../http/server.js';
 import { indexMp4 } from '../source/mp4/index-file.js';
 import { describeMedia } from '../source/mp4/describe.js';
 import { planSegments } from '../segment/plan.js';
+import { keyidCommand } from './keyid.js';
 
 const USAGE = `usage: packager <command> [options]
 
@@ -16,6 +17,7 @@ commands:
   check FILE                                   validate a config file; prints file:line:column: message on error
   inspect MEDIA.mp4 [--segment-duration S] [--json]
                                                tracks, codecs, durations and the segment plan of an MP4
+  keyid MEDIA.mp4 [--uuid U] [--force]         write MEDIA.mp4.keyos_id (the KeyID of a protected file)
   help                                         this text
 `;
 
@@ -32,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
         return await check(rest);
       case 'inspect':
         return await inspect(rest);
+      case 'keyid':
+        return await keyidCommand(rest, process.stdout, process.stderr);
       case undefined:
       case 'help':
       case '--help':

@@ -15,6 +15,10 @@ export enum ErrorCode {
   MUX_FAILURE = 'muxFailure',
   ENCRYPTION_FAILURE = 'encryptionFailure',
   KEY_UNAVAILABLE = 'keyUnavailable',
+  /** A protected title whose KeyID cannot be had (sidecar missing, empty, malformed or unreadable). */
+  KID_UNAVAILABLE = 'kidUnavailable',
+  /** A key or licence request for a KID this server does not protect anything with. */
+  KEY_NOT_FOUND = 'keyNotFound',
 }
 
 const DEFAULT_STATUS: Record<ErrorCode, number> = {
@@ -29,6 +33,9 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.MUX_FAILURE]: 500,
   [ErrorCode.ENCRYPTION_FAILURE]: 500,
   [ErrorCode.KEY_UNAVAILABLE]: 503,
+  // Fails closed like a missing key, and a 5xx is neither cached by a CDN nor mistaken for a missing file.
+  [ErrorCode.KID_UNAVAILABLE]: 503,
+  [ErrorCode.KEY_NOT_FOUND]: 404,
 };
 
 export class PackagerError extends Error {

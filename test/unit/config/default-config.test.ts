@@ -9,12 +9,12 @@ const CONFIG = fileURLToPath(new URL('../../../config/packager.conf', import.met
 const FIXTURES_VOD = fileURLToPath(new URL('../../../fixtures/vod', import.meta.url));
 
 describe('config/packager.conf', () => {
-  it('parses to one clear VOD location on the bundled fixtures', async () => {
+  it('parses to a clear and a protected VOD location on the bundled fixtures', async () => {
     const config = await loadConfig(CONFIG);
     expect(config.file).toBe(CONFIG);
     expect(config.http).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.streams).toEqual([]);
-    expect(config.files).toHaveLength(1);
+    expect(config.files).toHaveLength(2);
     expect(config.files[0]).toMatchObject({
       kind: 'file',
       name: 'vod',
@@ -23,6 +23,7 @@ describe('config/packager.conf', () => {
       segmentDuration: 4,
     });
     expect(config.files[0]?.drm).toBeUndefined();
+    expect(config.files[1]).toMatchObject({ name: 'drm', path: FIXTURES_VOD, drm: { kind: 'local', schemes: { dash: 'cenc', hls: 'cbcs' } } });
   });
 
   it('points at a folder that exists, and asks for nothing the server cannot serve yet', async () => {

@@ -15,7 +15,11 @@ describe('unsupportedFeatures', () => {
     expect(messages('http 8080;\nfile vod { path /v; protocols hls dash; segment_duration 6; }')).toEqual([]);
   });
 
-  it('names every stream and every drm directive, in file order', () => {
+  it('serves drm local and drm static on file locations', () => {
+    expect(messages('file a { path /v; drm local; }\nfile b { path /v; drm static key=000102030405060708090a0b0c0d0e0f; }')).toEqual([]);
+  });
+
+  it('names every stream and every keyos/cpix drm directive, in file order', () => {
     const text = [
       'file vod { path /v; }',
       'file drm {',
@@ -29,9 +33,8 @@ describe('unsupportedFeatures', () => {
       'stream other { input udp://239.0.0.2:1234; }',
     ].join('\n');
     expect(messages(text)).toEqual([
-      'x.conf:4:3: drm is not served yet',
+      'x.conf:4:3: drm keyos and drm cpix are not served yet (use drm local or drm static)',
       'x.conf:6:1: live streams are not served yet',
-      'x.conf:8:3: drm is not served yet',
       'x.conf:10:1: live streams are not served yet',
     ]);
   });

@@ -1,0 +1,54 @@
+/** From a location's `drm` directive to the provider that serves its keys. */
+import type { DrmConfig } from '../config/model.js';
+import { PackagerError, ErrorCode } from '../media/errors.js';
+import { LocalKeyProvider } from './local.js';
+import type { ContentKey, KeyContext, KeyProvider } from './provider.js';
+import { StaticKeyProvider } from './static.js';
+
+export interface KeyProviderDeps {
+  /** The server secret (loadSecret), asked for only by `drm local`, on its first key. */
+  secret: () => Promise<Uint8Array>;
+}
+
+/**
+ * The bare provider of a `drm` directive. The caller wraps it in a CachedKeyProvider (with the TTL it
+ * wants per location): that is what turns every failure into KEY_UNAVAILABLE (503), counts hits for the
+ * status API and keeps `keyos` and `cpix` off the network. `fixedKid` is set for `drm static kid=...`.
+ */
+export function createKeyProvider(drm: DrmConfig, deps: KeyProviderDeps): KeyProvider {
+  switch (drm.kind) {
+    case 'local':
+      return new DeferredKeyProvider('local', async () => new LocalKeyProvider(await deps.secret()));
+    case 'static':
+      return new StaticKeyProvider(drm.key, drm.kid);
+    case 'keyos':
+    case 'cpix':
+      // The server refuses these configs at start; this guards a caller that skipped that check.
+      throw new PackagerError(ErrorCode.CONFIG_INVALID, `drm ${drm.kind} is not supported yet`);
+  }
+}
+
+/**
+ * Builds its provider on first use, so creating providers stays synchronous while the secret is read
+ * from disk. A failed build is retried on the next key rather than remembered forever.
+ */
+class DeferredKeyProvider implements KeyProvider {
+  private built: Promise<KeyProvider> | undefined;
+
+  constructor(
+    readonly kind: string,
+    private readonly build: () => Promise<KeyProvider>,
+  ) {}
+
+  async getKey(kid: Uint8Array, ctx: KeyContext): Promise<ContentKey> {
+    const built = (this.built ??= this.build());
+    let provider: KeyProvider;
+    try {
+      provider = await built;
+    } catch (e) {
+      if (this.built === built) this.built = undefined;
+      throw e;
+    }
+    return provider.getKey(kid, ctx);
+  }
+}
