@@ -6,11 +6,19 @@ import type { Logger } from './logger.js';
 import { parseVodPath } from './vod-request.js';
 import { serveVod } from './vod-handler.js';
 import type { TitleCache } from './title-cache.js';
+import type { LocationProtection } from './protection.js';
+import type { KnownKids } from '../keys/known-kids.js';
+import { serveClearKeyLicense, serveRawKey } from './license.js';
 
-/** What a request needs; `config` is swapped atomically on reload, requests keep the one they started with. */
+/**
+ * What a request needs. `config` and `protections` are swapped together on reload; a request keeps the
+ * ones it started with.
+ */
 export interface AppState {
   config: Config;
+  protections: ReadonlyMap<string, LocationProtection>;
   readonly titles: TitleCache;
+  readonly knownKids: KnownKids;
   readonly log: Logger;
 }
 
@@ -20,19 +28,22 @@ export function createApp(state: AppState): Koa {
   app.use(errors(state.log));
   app.use(cors);
   app.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.path === '/license/clearkey') return serveClearKeyLicense(ctx, state);
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.status = 405;
-      ctx.set('Allow', 'GET, HEAD, OPTIONS');
+      ctx.set('Allow', ctx.path === '/license/clearkey' ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS');
       return;
     }
     await next();
   });
   app.use(async (ctx) => {
-    const config = state.config;
+    const { config, protections } = state;
+    const key = /^\/keys\/([^/]+)$/.exec(ctx.path);
+    if (key) return serveRawKey(ctx, key[1]!, state);
     const vod = parseVodPath(ctx.path);
     if (vod) {
       const location = config.files.find((f) => f.name === vod.location);
-      if (location) return serveVod(ctx, location, vod, state.titles);
+      if (location) return serveVod(ctx, location, vod, { titles: state.titles, protections, knownKids: state.knownKids, log: state.log });
     }
     ctx.status = 404;
     ctx.type = 'text/plain';

@@ -9,6 +9,10 @@ import { PackagerError, ErrorCode } from '../media/errors.js';
 import { createApp, type AppState } from './app.js';
 import { TitleCache } from './title-cache.js';
 import { createLogger, type Logger } from './logger.js';
+import { buildProtections, rememberLocationKids } from './protection.js';
+import { KnownKids } from '../keys/known-kids.js';
+import { loadSecret } from '../keys/secret.js';
+import { dirname, join } from 'node:path';
 
 export interface ServerOptions {
   configPath: string;
@@ -49,7 +53,28 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? createLogger();
   const config = await loadConfig(opts.configPath);
   assertServable(config);
-  const state: AppState = { config, titles: new TitleCache(), log };
+  // The server secret is read (or created) once, and only if a location derives keys from it.
+  let secretPromise: Promise<Uint8Array> | undefined;
+  const secret = (): Promise<Uint8Array> =>
+    (secretPromise ??= loadSecret({
+      ...(state.config.secretFile ? { secretFile: state.config.secretFile } : {}),
+      env: process.env,
+      defaultFile: join(dirname(state.config.file), 'secret'),
+    }).catch((e: unknown) => {
+      secretPromise = undefined;
+      throw e;
+    }));
+  const state: AppState = { config, protections: new Map(), titles: new TitleCache(), knownKids: new KnownKids(), log };
+  state.protections = buildProtections(config, secret, log);
+  if (config.files.some((f) => f.drm?.kind === 'local')) await secret();
+  // Learn the KIDs of every protected location in the background: a large library must not delay start.
+  const scanKids = (cfg: Config): void => {
+    for (const loc of cfg.files) {
+      const p = state.protections.get(loc.name);
+      if (p) void rememberLocationKids(p, loc.path, state.knownKids, log).catch((e: unknown) => log.warn('sidecar scan failed', { location: loc.name, error: String(e) }));
+    }
+  };
+  scanKids(config);
   const app = createApp(state);
   const server = createServer(app.callback());
   // A request on a keep-alive socket must not hold shutdown for the default 5 s.
@@ -99,7 +124,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (next.http.port !== state.config.http.port || next.http.host !== state.config.http.host) {
         log.warn('the listen address changed in the config; restart to apply it');
       }
+      const protections = buildProtections(next, secret, log);
+      for (const old of state.protections.keys()) if (!protections.has(old)) state.knownKids.removeLocation(old);
       state.config = next;
+      state.protections = protections;
+      scanKids(next);
       if (opts.watch !== false) await watchLocations(next);
       log.info('config reloaded', { file: opts.configPath });
       return true;

@@ -1,13 +1,15 @@
-import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import type { FileLocation } from '../config/model.js';
 import { PackagerError, ErrorCode } from '../media/errors.js';
-import { byteSize, type Track } from '../media/track.js';
+import type { Track } from '../media/track.js';
 import { resolveInside } from '../source/safe-path.js';
-import { readSamples } from '../source/mp4/read-samples.js';
-import { buildInit } from '../mux/fmp4/init.js';
-import { fragmentLayout, writeFragment } from '../mux/fmp4/fragment.js';
-import { buildTsSegment } from '../mux/ts/segment.js';
+import { kidToUuid } from '../keys/kid.js';
+import { dashContentProtection, hlsKeyLine, hlsSessionKeyLine, DASH_PROTECTION_NAMESPACES } from '../protect/signalling.js';
+import { fmp4Segment, initSegment, tsSegment, type CencParams } from './build-segment.js';
+import type { LocationProtection } from './protection.js';
+import type { KnownKids } from '../keys/known-kids.js';
+import type { Logger } from './logger.js';
 import { buildMasterPlaylist } from '../manifest/hls/master.js';
 import { buildMediaPlaylist } from '../manifest/hls/media.js';
 import { buildMpd } from '../manifest/dash/mpd.js';
@@ -32,19 +34,37 @@ const MANIFEST_CACHE_CONTROL = 'public, max-age=60';
 /** Bumped when the bytes we write for the same source change, so ETags never lie across releases. */
 const OUTPUT_VERSION = '1';
 
-export async function serveVod(ctx: Context, location: FileLocation, req: VodRequest, titles: TitleCache): Promise<void> {
+/** What the VOD handler needs besides the request: shared caches and the protected locations. */
+export interface VodDeps {
+  readonly titles: TitleCache;
+  readonly protections: ReadonlyMap<string, LocationProtection>;
+  readonly knownKids: KnownKids;
+  readonly log: Logger;
+}
+
+export async function serveVod(ctx: Context, location: FileLocation, req: VodRequest, deps: VodDeps): Promise<void> {
   const r = req.resource;
-  const needs = r.kind === 'dashMpd' || r.kind === 'dashInit' || r.kind === 'dashSegment' ? 'dash' : 'hls';
-  if (!location.protocols.includes(needs)) {
-    throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, `${needs} is not enabled on this location`);
+  const output = r.kind === 'dashMpd' || r.kind === 'dashInit' || r.kind === 'dashSegment' ? 'dash' : 'hls';
+  if (!location.protocols.includes(output)) {
+    throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, `${output} is not enabled on this location`);
+  }
+  const protection = deps.protections.get(location.name);
+  const ts = (r.kind === 'hlsMaster' || r.kind === 'hlsMedia' || r.kind === 'hlsSegment') && r.variant === 'ts';
+  if (protection && ts) {
+    // Never clear media from a protected location: its MPEG-TS output needs AES-128/SAMPLE-AES, which
+    // this build does not write; the fMP4 HLS and DASH outputs are encrypted.
+    throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, 'a protected location serves HLS as fMP4 (index.fmp4.m3u8) and DASH only');
   }
   const realPath = await resolveInside(location.path, req.fileSegments);
-  const title = await titles.get(realPath);
+  const title = await deps.titles.get(realPath);
   const packaging = title.packaging(location.segmentDuration);
+  // Keys are resolved before any media is built; a key that cannot be had fails the request (503).
+  const enc = protection ? await resolveKey(protection, realPath, req, output, deps) : undefined;
 
-  // ETag: the output is a pure function of the source file identity, the request and our writer version.
-  const etag = `"${OUTPUT_VERSION}-${title.index.size.toString(36)}-${Math.floor(title.index.mtimeMs).toString(36)}-${location.segmentDuration}"`;
-  ctx.set('ETag', etag);
+  // ETag: the output is a pure function of the source file identity, the request, the key identity and
+  // our writer version.
+  const keyTag = enc ? `-${enc.scheme}-${Buffer.from(enc.kid).toString('hex').slice(0, 12)}` : '';
+  ctx.set('ETag', `"${OUTPUT_VERSION}-${title.index.size.toString(36)}-${Math.floor(title.index.mtimeMs).toString(36)}-${location.segmentDuration}${keyTag}"`);
   ctx.set('Last-Modified', new Date(title.index.mtimeMs).toUTCString());
   // koa only evaluates freshness for a 2xx status, and the default is 404 until a body is set.
   ctx.status = 200;
@@ -56,38 +76,78 @@ export async function serveVod(ctx: Context, location: FileLocation, req: VodReq
   switch (r.kind) {
     case 'hlsMaster': {
       const p = r.variant === 'ts' ? packaging.ts : packaging.fmp4;
-      return text(ctx, buildMasterPlaylist(p, r.variant), CONTENT_TYPES.m3u8);
+      const sessionKeys = enc ? [hlsSessionKeyLine(enc.scheme, keyUri(enc.kid))] : undefined;
+      return text(ctx, buildMasterPlaylist(p, r.variant, sessionKeys ? { sessionKeys } : {}), CONTENT_TYPES.m3u8);
     }
-    case 'dashMpd':
-      return text(ctx, buildMpd(packaging.fmp4), CONTENT_TYPES.mpd);
+    case 'dashMpd': {
+      const opts = enc
+        ? {
+            contentProtection: () => dashContentProtection(enc.scheme, enc.kid, `${publicOrigin(ctx)}/license/clearkey`),
+            extraNamespaces: DASH_PROTECTION_NAMESPACES,
+          }
+        : {};
+      return text(ctx, buildMpd(packaging.fmp4, opts), CONTENT_TYPES.mpd);
+    }
     case 'hlsMedia': {
       const p = r.variant === 'ts' ? packaging.ts : packaging.fmp4;
-      return text(ctx, buildMediaPlaylist(p, rendition(p, r.id), r.variant), CONTENT_TYPES.m3u8);
+      const keyLines = enc ? [hlsKeyLine(enc.scheme, keyUri(enc.kid))] : undefined;
+      return text(ctx, buildMediaPlaylist(p, rendition(p, r.id), r.variant, keyLines ? { keyLines } : {}), CONTENT_TYPES.m3u8);
     }
     case 'hlsInit':
     case 'dashInit': {
       const track = rendition(packaging.fmp4, r.id).cut.track;
       ctx.set('Cache-Control', SEGMENT_CACHE_CONTROL);
       ctx.type = track.kind === 'audio' ? 'audio/mp4' : CONTENT_TYPES.mp4;
-      ctx.body = Buffer.from(initFor(title, r.id, track));
+      ctx.body = Buffer.from(initFor(title, r.id, track, enc));
       return;
     }
     case 'hlsSegment':
     case 'dashSegment': {
-      const ts = r.kind === 'hlsSegment' && r.variant === 'ts';
       const p = ts ? packaging.ts : packaging.fmp4;
       const rend = rendition(p, r.id);
       const index = r.number - FIRST_SEGMENT_NUMBER;
       if (index < 0 || index >= rend.cut.count) {
         throw new PackagerError(ErrorCode.SEGMENT_OUT_OF_RANGE, `segment ${r.number} is out of range (1..${rend.cut.count})`);
       }
-      const body = ts ? await tsSegment(realPath, rend, index) : await fmp4Segment(realPath, rend, index, r.number);
+      const body = ts ? await tsSegment(realPath, rend.cut, index) : await fmp4Segment(realPath, rend.cut, index, r.number, enc);
       ctx.set('Cache-Control', SEGMENT_CACHE_CONTROL);
       ctx.type = ts ? CONTENT_TYPES.ts : CONTENT_TYPES.m4s;
       ctx.body = body;
       return;
     }
   }
+}
+
+/**
+ * The origin players reach this server at, for absolute URLs in manifests (licence servers are not
+ * resolved against the MPD by every player). From the request's Host header.
+ */
+function publicOrigin(ctx: Context): string {
+  return `${ctx.protocol}://${ctx.host}`;
+}
+
+/** The key URI written into HLS playlists (served by the key endpoint). */
+function keyUri(kid: Uint8Array): string {
+  return `/keys/${kidToUuid(kid)}`;
+}
+
+async function resolveKey(protection: LocationProtection, realPath: string, req: VodRequest, output: 'dash' | 'hls', deps: VodDeps): Promise<CencParams> {
+  const contentId = req.fileSegments.map((s) => decodeURIComponent(s)).join('/');
+  let kid: Uint8Array;
+  try {
+    kid = await protection.kidOf(realPath);
+  } catch (e) {
+    const detail = (e as { logDetail?: Record<string, string> }).logDetail;
+    deps.log.error('protected file refused: no usable KeyID', { location: protection.location, file: contentId, error: e instanceof Error ? e.message : String(e), ...detail });
+    throw e;
+  }
+  const previous = deps.knownKids.add(kid, protection.location, realPath);
+  if (previous !== undefined && previous !== protection.location) {
+    // One KID in two locations with different key sources would hand out the wrong key for one of them.
+    deps.log.warn('a KeyID is used by two protected locations; licences follow the last one served', { kid: kidToUuid(kid), locations: [previous, protection.location] });
+  }
+  const { key } = await protection.provider.getKey(kid, { contentId });
+  return { scheme: protection.scheme(output), kid, key, contentId };
 }
 
 function text(ctx: Context, body: string, type: string): void {
@@ -104,40 +164,13 @@ function rendition(p: Presentation, id: string): Rendition {
 
 const initCache = new WeakMap<Title, Map<string, Uint8Array>>();
 
-function initFor(title: Title, id: string, track: Track): Uint8Array {
+function initFor(title: Title, id: string, track: Track, enc: CencParams | undefined): Uint8Array {
   let byId = initCache.get(title);
   if (!byId) initCache.set(title, (byId = new Map()));
-  let init = byId.get(id);
-  if (!init) byId.set(id, (init = buildInit(track)));
+  // The init depends on the key only through the cbcs constant IV; a digest keeps key bytes out of the
+  // cache's strings while a re-keyed KID (config reload) still gets a fresh init.
+  const cacheKey = enc ? `${id}/${enc.scheme}/${Buffer.from(enc.kid).toString('hex')}/${createHash('sha256').update(enc.key).digest('hex').slice(0, 16)}` : id;
+  let init = byId.get(cacheKey);
+  if (!init) byId.set(cacheKey, (init = initSegment(track, enc)));
   return init;
-}
-
-async function fmp4Segment(path: string, rend: Rendition, index: number, sequenceNumber: number): Promise<Buffer> {
-  const { track, first } = rend.cut;
-  const input = { track, start: first[index]!, end: first[index + 1]!, sequenceNumber };
-  const layout = fragmentLayout(input);
-  // One buffer per segment: the samples are read straight into the mdat payload.
-  const buf = Buffer.allocUnsafe(layout.totalSize);
-  await withFile(path, (fd) => readSamples(fd, track, input.start, input.end, buf, layout.mdatPayloadOffset));
-  writeFragment(buf, input, layout);
-  return buf;
-}
-
-async function tsSegment(path: string, rend: Rendition, index: number): Promise<Buffer> {
-  const { track, first } = rend.cut;
-  const start = first[index]!;
-  const end = first[index + 1]!;
-  const sampleData = Buffer.allocUnsafe(byteSize(track.samples, start, end));
-  await withFile(path, (fd) => readSamples(fd, track, start, end, sampleData, 0));
-  const out = buildTsSegment({ track, start, end, sampleData, segmentIndex: index });
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-}
-
-async function withFile<T>(path: string, fn: (fd: import('node:fs/promises').FileHandle) => Promise<T>): Promise<T> {
-  const fd = await open(path, 'r');
-  try {
-    return await fn(fd);
-  } finally {
-    await fd.close();
-  }
 }

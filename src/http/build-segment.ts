@@ -1,0 +1,96 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import type { CencScheme } from '../config/model.js';
+import { byteSize, type Track } from '../media/track.js';
+import type { TrackCut } from '../segment/types.js';
+import { readSamples } from '../source/mp4/read-samples.js';
+import { buildInit } from '../mux/fmp4/init.js';
+import { fragmentLayout, writeFragment, type FragmentInput } from '../mux/fmp4/fragment.js';
+import { buildTsSegment } from '../mux/ts/segment.js';
+import { protectSamples } from '../protect/encrypt-fragment.js';
+import { initProtection, commonPssh } from '../protect/init-protection.js';
+import { cencIvBase, cbcsConstantIv } from '../protect/iv.js';
+
+/** Common Encryption of one output of a title: the key is resolved before any byte is built. */
+export interface CencParams {
+  readonly scheme: CencScheme;
+  readonly kid: Uint8Array;
+  readonly key: Uint8Array;
+  readonly contentId: string;
+}
+
+export function initSegment(track: Track, enc?: CencParams): Uint8Array {
+  if (!enc) return buildInit(track);
+  const constantIv = enc.scheme === 'cbcs' ? cbcsConstantIv(enc.key) : undefined;
+  return buildInit(track, { protection: initProtection(track, enc.scheme, enc.kid, constantIv, [commonPssh([enc.kid])]) });
+}
+
+/**
+ * Room reserved in front of the samples for the moof: the clear moof plus, per sample, an 8-byte IV and
+ * up to 8 subsamples. The samples are read once into their final place; the moof is written just in
+ * front of them. A sample with more subsamples than reserved is handled by one copy (rare).
+ */
+function moofReserve(clear: FragmentInput, samples: number): number {
+  return fragmentLayout(clear).mdatPayloadOffset + 128 + samples * (8 + 2 + 6 * 8);
+}
+
+export async function fmp4Segment(path: string, cut: TrackCut, index: number, sequenceNumber: number, enc?: CencParams): Promise<Buffer> {
+  const { track, first } = cut;
+  const start = first[index]!;
+  const end = first[index + 1]!;
+  const clear: FragmentInput = { track, start, end, sequenceNumber };
+  const payload = byteSize(track.samples, start, end);
+  if (!enc) {
+    // One buffer per segment: the samples are read straight into the mdat payload.
+    const layout = fragmentLayout(clear);
+    const buf = Buffer.allocUnsafe(layout.totalSize);
+    await withFile(path, (fd) => readSamples(fd, track, start, end, buf, layout.mdatPayloadOffset));
+    writeFragment(buf, clear, layout);
+    return buf;
+  }
+  // Encrypted: the moof's size depends on the subsample maps, which depend on the sample bytes. Read
+  // the samples behind a reserved gap, encrypt them in place, then write the moof into the gap.
+  const reserve = moofReserve(clear, end - start);
+  const buf = Buffer.allocUnsafe(reserve + payload);
+  await withFile(path, (fd) => readSamples(fd, track, start, end, buf, reserve));
+  const protection = protectSamples({
+    track,
+    start,
+    end,
+    data: buf,
+    at: reserve,
+    scheme: enc.scheme,
+    key: enc.key,
+    ...(enc.scheme === 'cenc' ? { ivBase: cencIvBase(enc.key, enc.contentId, track.id) } : { constantIv: cbcsConstantIv(enc.key) }),
+  });
+  const input: FragmentInput = { ...clear, protection };
+  const layout = fragmentLayout(input);
+  const headerAt = reserve - layout.mdatPayloadOffset;
+  if (headerAt >= 0) {
+    const out = buf.subarray(headerAt);
+    writeFragment(out, input, layout);
+    return out;
+  }
+  const out = Buffer.allocUnsafe(layout.totalSize);
+  buf.copy(out, layout.mdatPayloadOffset, reserve);
+  writeFragment(out, input, layout);
+  return out;
+}
+
+export async function tsSegment(path: string, cut: TrackCut, index: number): Promise<Buffer> {
+  const { track, first } = cut;
+  const start = first[index]!;
+  const end = first[index + 1]!;
+  const sampleData = Buffer.allocUnsafe(byteSize(track.samples, start, end));
+  await withFile(path, (fd) => readSamples(fd, track, start, end, sampleData, 0));
+  const out = buildTsSegment({ track, start, end, sampleData, segmentIndex: index });
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+async function withFile<T>(path: string, fn: (fd: FileHandle) => Promise<T>): Promise<T> {
+  const fd = await open(path, 'r');
+  try {
+    return await fn(fd);
+  } finally {
+    await fd.close();
+  }
+}

@@ -1,0 +1,87 @@
+import type { Context } from 'koa';
+import { PackagerError, ErrorCode } from '../media/errors.js';
+import { kidFromB64url, kidToB64url, parseKid } from '../keys/kid.js';
+import type { KnownKids } from '../keys/known-kids.js';
+import type { LocationProtection } from './protection.js';
+
+/** The key and licence endpoints' view of the server: which KIDs it protects, and with what. */
+export interface KeyLookup {
+  readonly knownKids: KnownKids;
+  readonly protections: ReadonlyMap<string, LocationProtection>;
+}
+
+function protectionOf(lookup: KeyLookup, kid: Uint8Array): LocationProtection | undefined {
+  const known = lookup.knownKids.get(kid);
+  return known ? lookup.protections.get(known.location) : undefined;
+}
+
+/** A ClearKey licence request is a few KIDs; anything larger is not one. */
+const MAX_BODY = 16 * 1024;
+const MAX_KIDS = 64;
+
+/**
+ * W3C ClearKey licence: `{"kids":[b64url…],"type":…}` → JWK set `{"keys":[{kty:"oct",kid,k}],"type":…}`.
+ * Only KIDs this server protects content with are answered; a request naming none of them is refused.
+ * Access checks (tokens, auth backend) slot in before `answerClearKey` is called.
+ */
+export async function serveClearKeyLicense(ctx: Context, lookup: KeyLookup): Promise<void> {
+  const body = await readBody(ctx, MAX_BODY);
+  let request: unknown;
+  try {
+    request = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new PackagerError(ErrorCode.BAD_REQUEST, 'licence request is not JSON');
+  }
+  const kids = (request as { kids?: unknown }).kids;
+  if (!Array.isArray(kids) || kids.length === 0 || kids.length > MAX_KIDS || !kids.every((k) => typeof k === 'string')) {
+    throw new PackagerError(ErrorCode.BAD_REQUEST, 'licence request needs "kids": [base64url KID, …]');
+  }
+  const type = (request as { type?: unknown }).type === 'persistent-license' ? 'persistent-license' : 'temporary';
+  const keys: Array<{ kty: 'oct'; kid: string; k: string }> = [];
+  for (const encoded of kids as string[]) {
+    let kid: Uint8Array;
+    try {
+      kid = kidFromB64url(encoded);
+    } catch {
+      throw new PackagerError(ErrorCode.BAD_REQUEST, 'a KID in the licence request is not 16 bytes of base64url');
+    }
+    const protection = protectionOf(lookup, kid);
+    if (!protection) continue;
+    const { key } = await protection.provider.getKey(kid, { contentId: '' });
+    keys.push({ kty: 'oct', kid: kidToB64url(kid), k: Buffer.from(key).toString('base64url') });
+  }
+  if (keys.length === 0) throw new PackagerError(ErrorCode.KEY_NOT_FOUND, 'no key for the requested KIDs');
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify({ keys, type });
+}
+
+/** `GET /keys/{kid}`: the 16 raw bytes of a content key, for HLS `identity` keys. */
+export async function serveRawKey(ctx: Context, kidText: string, lookup: KeyLookup): Promise<void> {
+  let kid: Uint8Array;
+  try {
+    kid = parseKid(kidText);
+  } catch {
+    throw new PackagerError(ErrorCode.KEY_NOT_FOUND, 'no such key');
+  }
+  const protection = protectionOf(lookup, kid);
+  if (!protection) throw new PackagerError(ErrorCode.KEY_NOT_FOUND, 'no such key');
+  const { key } = await protection.provider.getKey(kid, { contentId: '' });
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'application/octet-stream';
+  ctx.body = Buffer.from(key);
+}
+
+async function readBody(ctx: Context, limit: number): Promise<Buffer> {
+  const declared = Number(ctx.get('Content-Length') || 0);
+  if (declared > limit) throw new PackagerError(ErrorCode.BAD_REQUEST, 'request body too large', { status: 413 });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > limit) throw new PackagerError(ErrorCode.BAD_REQUEST, 'request body too large', { status: 413 });
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}

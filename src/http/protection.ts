@@ -1,0 +1,74 @@
+import type { CencScheme, Config, DrmConfig, FileLocation } from '../config/model.js';
+import { createKeyProvider } from '../keys/registry.js';
+import { CachedKeyProvider } from '../keys/cache.js';
+import type { KeyProvider } from '../keys/provider.js';
+import { readSidecarKid } from '../keys/sidecar.js';
+import { scanSidecars } from '../keys/scan.js';
+import { parseKid } from '../keys/kid.js';
+import type { KnownKids } from '../keys/known-kids.js';
+import type { Logger } from './logger.js';
+
+/** Everything a protected location needs to encrypt a title: resolved before any media is built. */
+export interface TitleKey {
+  readonly kid: Uint8Array;
+  readonly key: Uint8Array;
+  /** Identity of the content for deterministic IVs: the location-relative path (same on every origin). */
+  readonly contentId: string;
+}
+
+/** The protection of one location: its key provider (cached) and the schemes of its outputs. */
+export class LocationProtection {
+  constructor(
+    readonly location: string,
+    readonly drm: DrmConfig,
+    readonly provider: KeyProvider,
+    /** A KID fixed by the config (`drm static … kid=`), used instead of the sidecars. */
+    readonly fixedKid: Uint8Array | undefined,
+  ) {}
+
+  scheme(output: 'dash' | 'hls'): CencScheme {
+    return this.drm.schemes[output];
+  }
+
+  /** The KID of a file: the fixed one, or its sidecar `<file>.keyos_id`. Throws (never falls back to clear). */
+  async kidOf(mediaPath: string): Promise<Uint8Array> {
+    return this.fixedKid ?? readSidecarKid(mediaPath);
+  }
+}
+
+/** Key cache lifetime: keys derived locally never change; a remote key server's answers may. */
+const KEY_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * Which location a KID belongs to, for the key and licence endpoints: KIDs met while serving, plus those
+ * of every sidecar found by a scan (a player may ask for a licence after a restart, with the init
+ * segment served from a CDN cache).
+ */
+export async function rememberLocationKids(protection: LocationProtection, root: string, known: KnownKids, log: Logger): Promise<void> {
+  if (protection.fixedKid) {
+    known.add(protection.fixedKid, protection.location);
+    return;
+  }
+  const count = await scanSidecars(root, (kid, mediaPath) => known.add(kid, protection.location, mediaPath), {
+    onSkip: (path, error) => log.warn('unusable sidecar skipped', { location: protection.location, path, error: error instanceof Error ? error.message : String(error) }),
+  });
+  log.info('sidecars scanned', { location: protection.location, kids: count });
+}
+
+/** Builds the protection of every protected location of a config. */
+export function buildProtections(config: Config, secret: () => Promise<Uint8Array>, log: Logger): Map<string, LocationProtection> {
+  const out = new Map<string, LocationProtection>();
+  for (const loc of config.files) {
+    if (!loc.drm) continue;
+    out.set(loc.name, protectionFor(loc, loc.drm, secret, log));
+  }
+  return out;
+}
+
+function protectionFor(loc: FileLocation, drm: DrmConfig, secret: () => Promise<Uint8Array>, log: Logger): LocationProtection {
+  const inner = createKeyProvider(drm, { secret });
+  const provider = new CachedKeyProvider(inner, { ttlMs: KEY_TTL_MS, max: 10_000 });
+  const fixedKid = inner.fixedKid ?? (drm.kind === 'static' && drm.kid ? parseKid(drm.kid) : undefined);
+  log.info('protected location', { location: loc.name, drm: drm.kind, dash: drm.schemes.dash, hls: drm.schemes.hls });
+  return new LocationProtection(loc.name, drm, provider, fixedKid);
+}
