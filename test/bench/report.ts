@@ -3,6 +3,7 @@ import type { CipherResult } from './crypto.js';
 import type { IndexBenchResult } from './index-bench.js';
 import type { LoadBenchResult, VariantResult } from './load.js';
 import type { BenchMedia } from './media.js';
+import { VARIANTS } from './variants.js';
 
 export interface Goal {
   readonly name: string;
@@ -34,21 +35,51 @@ export function ratios(load: LoadBenchResult, crypto: readonly CipherResult[]): 
   return { servedOverCipher, serverCpuOverCipherCpu };
 }
 
+/** What encryption costs: each encrypted variant against the clear one serving the same segments. */
+function encryptionLines(load: LoadBenchResult, crypto: readonly CipherResult[]): string[] {
+  const byName = new Map(load.variants.map((v) => [v.name, v]));
+  const rows: string[] = [];
+  for (const spec of VARIANTS) {
+    const enc = byName.get(spec.name);
+    const clear = spec.clear ? byName.get(spec.clear) : undefined;
+    if (!enc || !clear) continue;
+    const cipher = crypto.find((c) => c.name === (spec.name.includes('cenc') ? 'aes-128-ctr' : 'aes-128-cbc'));
+    rows.push(
+      `  ${padEnd(`${spec.name} vs ${spec.clear}`, 22)}` +
+        `${pad(fix(enc.mbPerS / clear.mbPerS, 2), 6)} ×MB/s  ` +
+        `${pad(fix((enc.serverCpuSPerGB / clear.serverCpuSPerGB - 1) * 100, 0), 5)} % server CPU/GB  ` +
+        `${pad(fix(enc.mbPerS / (cipher?.mbPerS ?? NaN), 3), 7)} ÷ raw ${cipher?.name ?? '?'}`,
+    );
+  }
+  return rows.length ? ['encrypted against clear (same segments, same run)', ...rows, ''] : [];
+}
+
 export function goals(index: IndexBenchResult, load: LoadBenchResult): Goal[] {
   const colds = [index.pageCacheWarm.coldMs, index.pageCacheDropped?.coldMs ?? 0];
   const cold = Math.max(...colds);
   const reads = load.variants.map((v) => v.readPerPayload).filter((x): x is number => x !== null && Number.isFinite(x));
   const worstRead = reads.length ? Math.max(...reads) : null;
+  const cenc = load.variants.find((v) => v.name === 'dash-cenc');
+  const clearDash = load.variants.find((v) => v.name === 'dash');
+  const cencCost = cenc && clearDash ? (cenc.serverCpuSPerGB / clearDash.serverCpuSPerGB - 1) * 100 : null;
   return [
+    {
+      name: 'cenc server CPU per GB over clear (dash-cenc vs dash)',
+      value: cencCost,
+      unit: '%',
+      limit: '< 15',
+      met: cencCost === null ? null : cencCost < 15,
+    },
     { name: `cold index (${int(index.totalSamples)} samples)`, value: cold, unit: 'ms', limit: '< 100', met: cold < 100 },
     { name: 'index size', value: index.bytesPerSample, unit: 'B/sample', limit: '≤ 40', met: index.bytesPerSample <= 40 },
     {
       name: 'bytes read ÷ sample bytes of segments served (worst variant)',
       value: worstRead,
       unit: '×',
-      // Request headers read from the sockets count too: a few hundred bytes per request.
-      limit: '≤ 1.05',
-      met: worstRead === null ? null : worstRead <= 1.05,
+      // Gaps of at most 4 KiB between runs (the audio interleaved with video frames) are read through to
+      // save ~100 syscalls per segment; request headers read from the sockets count too.
+      limit: '≤ 1.10',
+      met: worstRead === null ? null : worstRead <= 1.1,
     },
   ];
 }
@@ -136,6 +167,7 @@ export function formatReport(
     '  per request; sent/pay: body bytes ÷ sample bytes',
     `  share of server CPU in the kernel: ${load.variants.map((v) => `${v.name} ${fix(v.serverSysShare * 100, 0)}%`).join(', ')}`,
     '',
+    ...encryptionLines(load, crypto),
     `memory  server process RSS ${mem((m) => m.rssMB)} MB (start → after index → end; max ${fix(load.maxRssMB, 0)}), ` +
       `heap used ${mem((m) => m.heapUsedMB)} MB, title cache ${fix(load.titleCacheBytes / 1e6, 2)} MB`,
     `  per variant RSS: ${load.variants.map((v) => `${v.name} ${fix(v.memoryBefore.rssMB, 0)} → ${fix(v.memoryAfter.rssMB, 0)}`).join(', ')} MB`,

@@ -17,16 +17,24 @@ export interface Variant {
   readonly segment: string;
   /** Init segment fetched once while warming up (fMP4 outputs), same placeholders. */
   readonly init?: string;
+  /** For an encrypted variant: the clear variant serving the same segments, to print what encryption costs. */
+  readonly clear?: string;
 }
 
 export const LOCATIONS: readonly BenchLocation[] = [
   { name: 'clear', directives: ['protocols hls dash;', 'segment_duration 4;'] },
+  // A static key keeps the bench free of secret files; the cipher work is the same as drm local's.
+  { name: 'enc', directives: ['protocols hls dash;', 'segment_duration 4;', 'drm static key=00112233445566778899aabbccddeeff kid=10000000-1000-4000-8000-100000000000;'] },
+  { name: 'enc-cbcs', directives: ['protocols hls dash;', 'segment_duration 4;', 'drm static key=00112233445566778899aabbccddeeff kid=20000000-2000-4000-8000-200000000000 dash=cbcs;'] },
 ];
 
 export const VARIANTS: readonly Variant[] = [
   { name: 'hls-ts', location: 'clear', segment: 'ts/{id}/{n}.ts' },
   { name: 'hls-fmp4', location: 'clear', segment: 'hls/{id}/{n}.m4s', init: 'hls/{id}/init.mp4' },
   { name: 'dash', location: 'clear', segment: 'dash/{id}/{n}.m4s', init: 'dash/{id}/init.mp4' },
+  { name: 'dash-cenc', location: 'enc', segment: 'dash/{id}/{n}.m4s', init: 'dash/{id}/init.mp4', clear: 'dash' },
+  { name: 'dash-cbcs', location: 'enc-cbcs', segment: 'dash/{id}/{n}.m4s', init: 'dash/{id}/init.mp4', clear: 'dash' },
+  { name: 'hls-cbcs', location: 'enc', segment: 'hls/{id}/{n}.m4s', init: 'hls/{id}/init.mp4', clear: 'hls-fmp4' },
 ];
 
 export function expand(pattern: string, id: string, n?: number): string {

@@ -241,7 +241,7 @@ describe('top-level layout on disk', () => {
     });
   }
 
-  it('reads each contiguous run of samples with one read', async () => {
+  it('reads runs separated by small gaps (interleaved audio chunks) with one read', async () => {
     // 3 samples per chunk, chunks of the two tracks interleaved: samples 1..7 span chunks 0, 1, 2.
     const { file } = buildMp4({ tracks: [video(), audio()] });
     const path = join(tmp, 'runs.mp4');
@@ -260,11 +260,21 @@ describe('top-level layout on disk', () => {
       const t = media.tracks[0]!;
       const out = new Uint8Array(byteSize(t.samples, 1, 8));
       await readSamples(spy, t, 1, 8, out, 0);
-      expect(reads).toEqual([
-        byteSize(t.samples, 1, 3),
-        byteSize(t.samples, 3, 6),
-        byteSize(t.samples, 6, 8),
-      ]);
+      // The three runs (chunks 0, 1, 2 of the video) are separated by audio chunks smaller than them.
+      const s = t.samples;
+      expect(reads).toEqual([s.offset[7]! + s.size[7]! - s.offset[1]!]);
+      const expected = new Uint8Array(out.length);
+      let at = 0;
+      for (let i = 1; i < 8; i++) {
+        expected.set(file.subarray(s.offset[i]!, s.offset[i]! + s.size[i]!), at);
+        at += s.size[i]!;
+      }
+      expect(Buffer.from(out).equals(Buffer.from(expected))).toBe(true);
+      // The audio track's runs are separated by larger video chunks: one read per run, nothing extra.
+      const a = media.tracks[1]!;
+      reads.length = 0;
+      await readSamples(spy, a, 0, a.samples.count, new Uint8Array(byteSize(a.samples, 0, a.samples.count)), 0);
+      expect(reads.reduce((x, y) => x + y, 0)).toBe(byteSize(a.samples, 0, a.samples.count));
     } finally {
       await fd.close();
     }
