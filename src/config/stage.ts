@@ -22,7 +22,10 @@ function locations(config: Config): Location[] {
  */
 const NOT_SERVED_YET: readonly StageRule[] = [
   { message: 'live streams are not served yet', find: (c) => c.streams.map((s) => s.pos) },
-  { message: 'drm is not served yet', find: (c) => locations(c).flatMap((l) => (l.drm ? [l.drm.pos] : [])) },
+  {
+    message: 'drm keyos and drm cpix are not served yet (use drm local or drm static)',
+    find: (c) => locations(c).flatMap((l) => (l.drm && (l.drm.kind === 'keyos' || l.drm.kind === 'cpix') ? [l.drm.pos] : [])),
+  },
 ];
 
 function byPosition(a: UnsupportedFeature, b: UnsupportedFeature): number {
