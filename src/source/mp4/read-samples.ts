@@ -88,13 +88,17 @@ export async function readSamples(
 }
 
 /**
- * Largest gap read through to join two runs. ffmpeg and most muxers interleave one video frame with
- * the audio frames of the same instant, so a video segment is ~100 runs separated by a few hundred
- * bytes of audio: one read instead of a hundred syscalls (each a trip through libuv's thread pool).
+ * Largest gap read through to join two runs. Muxers interleave each video frame with the audio of the
+ * same instant, so a video segment is ~100 runs a few hundred bytes apart and an audio segment ~200
+ * frames each between two video frames. Reading through the gaps turns those into one read per
+ * segment: on network storage IOPS, not bytes, are the limit, and each read is a trip through libuv's
+ * thread pool (~10 µs of CPU). The price is bytes: an audio segment reads the interleaved video of its
+ * time range, so an audio+video pair reads about twice its payload. Files whose chunks are longer than
+ * this (non-interleaved layouts) keep one read per run.
  */
-const MAX_GAP = 4096;
+const MAX_GAP = 256 * 1024;
 /** A span is read into one scratch buffer; keep it bounded. */
-const MAX_SPAN = 8 * 1024 * 1024;
+const MAX_SPAN = 4 * 1024 * 1024;
 
 interface Span {
   /** Indices (into the flat runs array) of its first and last run, and the file offset where it ends. */
@@ -104,9 +108,8 @@ interface Span {
 }
 
 /**
- * Groups runs (flat triples offset, length, destination) into spans read at once. A gap is bridged only
- * when it is small and no longer than the run before it, so bytes read stay within 2x of the payload in
- * the worst case (audio runs, separated by video frames, are not bridged).
+ * Groups runs (flat triples offset, length, destination) into spans read at once: consecutive runs in
+ * file order whose gap is at most MAX_GAP, while the span stays within MAX_SPAN.
  */
 function bridgeSmallGaps(runs: readonly number[]): Span[] {
   const spans: Span[] = [];
@@ -116,8 +119,7 @@ function bridgeSmallGaps(runs: readonly number[]): Span[] {
     const len = runs[r + 1]!;
     if (cur) {
       const gap = off - cur.end;
-      const prevLen = runs[cur.last + 1]!;
-      if (gap >= 0 && gap <= MAX_GAP && gap <= prevLen && off + len - runs[cur.first]! <= MAX_SPAN) {
+      if (gap >= 0 && gap <= MAX_GAP && off + len - runs[cur.first]! <= MAX_SPAN) {
         cur.last = r;
         cur.end = off + len;
         continue;
