@@ -2,13 +2,16 @@ import { readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/parse.js';
-import type { Config } from '../config/model.js';
+import type { Config, FileLocation } from '../config/model.js';
+import { isOpen } from '../http/access.js';
 import { isPackagerError } from '../media/errors.js';
 import { startServer, assertServable } from '../http/server.js';
 import { indexMp4 } from '../source/mp4/index-file.js';
 import { describeMedia } from '../source/mp4/describe.js';
 import { planSegments } from '../segment/plan.js';
 import { keyidCommand } from './keyid.js';
+import { tokenCommand } from './token.js';
+import { wrapKeyCommand } from './wrap-key.js';
 
 const USAGE = `usage: packager <command> [options]
 
@@ -18,6 +21,10 @@ commands:
   inspect MEDIA.mp4 [--segment-duration S] [--json]
                                                tracks, codecs, durations and the segment plan of an MP4
   keyid MEDIA.mp4 [--uuid U] [--force]         write MEDIA.mp4.keyos_id (the KeyID of a protected file)
+  token --config FILE --content ID [--ttl 1h] [--location NAME]
+                                               mint an access token (printed alone on the last line)
+  wrap-key HEX32|- [--kek-file FILE] [--config FILE]
+                                               wrap a static key for 'drm static key=v1:…'
   help                                         this text
 `;
 
@@ -36,6 +43,10 @@ export async function main(argv: string[]): Promise<number> {
         return await inspect(rest);
       case 'keyid':
         return await keyidCommand(rest, process.stdout, process.stderr);
+      case 'token':
+        return await tokenCommand(rest, process.stdout, process.stderr);
+      case 'wrap-key':
+        return await wrapKeyCommand(rest, process.stdout, process.stderr);
       case undefined:
       case 'help':
       case '--help':
@@ -57,7 +68,7 @@ async function serve(args: string[]): Promise<number> {
   const configPath = resolve(values.config ?? DEFAULT_CONFIG);
   const running = await startServer({ configPath, ...(values.listen ? { listen: values.listen } : {}) });
   process.stdout.write(`packager listening on ${running.url} (config ${configPath})\n`);
-  for (const line of await exampleUrls(running.state.config, running.url)) process.stdout.write(`${line}\n`);
+  for (const line of await exampleUrls(running.state.config, running.url, (loc) => !isOpen(running.state.policy.guardOf(loc)))) process.stdout.write(`${line}\n`);
   const stop = (signal: string): void => {
     process.stdout.write(`${signal}: shutting down\n`);
     void running.close().then(() => process.exit(0));
@@ -136,14 +147,18 @@ function formatInspect(summary: Record<string, unknown>): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A few URLs per location to try right after start. */
-async function exampleUrls(config: Config, base: string): Promise<string[]> {
+/** A few URLs per location to try right after start (guarded ones need a token: say how to get one). */
+async function exampleUrls(config: Config, base: string, guarded: (loc: FileLocation) => boolean): Promise<string[]> {
   const out: string[] = [];
   for (const loc of config.files) {
     const files = await findMp4(loc.path, 3);
     for (const f of files) {
       const rel = relative(loc.path, f).split(sep).map(encodeURIComponent).join('/');
       const prefix = `${base}/${loc.name}/${rel}`;
+      if (guarded(loc)) {
+        out.push(`  ${prefix}/index.m3u8?token=…   (packager token --config ${config.file} --content ${loc.name}/${relative(loc.path, f).split(sep).join('/')})`);
+        continue;
+      }
       if (loc.protocols.includes('hls')) out.push(`  ${prefix}/index.m3u8`, `  ${prefix}/index.fmp4.m3u8`);
       if (loc.protocols.includes('dash')) out.push(`  ${prefix}/index.mpd`);
     }

@@ -1,8 +1,8 @@
 import { ConfigError } from './errors.js';
-import type { CencScheme, DrmConfig, DrmKind, SourcePos } from './model.js';
+import type { CencScheme, DrmConfig, DrmKind, SourcePos, TsMethod } from './model.js';
 import type { Directive } from './syntax.js';
 import type { Token } from './tokenizer.js';
-import { parseHeaderName, parseHexKey, parseHttpUrl, parseNonEmpty, parseUuid, splitOption } from './validate.js';
+import { parseHeaderName, parseHttpUrl, parseNonEmpty, parseStaticKey, parseUuid, splitOption } from './validate.js';
 
 type OptionCheck = (t: Token, value: string, key: string) => string;
 
@@ -19,17 +19,21 @@ const scheme: OptionCheck = (t, value, key) => {
   if (value !== 'cenc' && value !== 'cbcs') throw new ConfigError(t, `${key}= must be cenc or cbcs, not '${value}'`);
   return value;
 };
-/** Options every drm kind takes: the Common Encryption scheme of each output. */
-const SCHEME_OPTIONS: Readonly<Record<string, OptionCheck>> = { dash: scheme, hls: scheme };
+const tsMethod: OptionCheck = (t, value, key) => {
+  if (value !== 'aes-128' && value !== 'sample-aes') throw new ConfigError(t, `${key}= must be aes-128 or sample-aes, not '${value}'`);
+  return value;
+};
+/** Options every drm kind takes: the scheme of each output (Common Encryption for CMAF, TS method). */
+const SCHEME_OPTIONS: Readonly<Record<string, OptionCheck>> = { dash: scheme, hls: scheme, ts: tsMethod };
 
 const nonEmpty: OptionCheck = (t, value, key) => parseNonEmpty(t, value, key);
 const httpUrl: OptionCheck = (t, value, key) => parseHttpUrl(t, value, key);
 
 const DRM_KINDS: Readonly<Record<DrmKind, DrmKindSpec>> = {
-  local: { usage: 'drm local [dash=cenc|cbcs] [hls=cbcs|cenc]', options: {}, required: [], headers: false },
+  local: { usage: 'drm local [dash=cenc|cbcs] [hls=cbcs|cenc] [ts=aes-128|sample-aes]', options: {}, required: [], headers: false },
   static: {
-    usage: 'drm static key=HEX32 [kid=UUID]',
-    options: { key: (t, v) => parseHexKey(t, v, 'key'), kid: (t, v) => parseUuid(t, v, 'kid') },
+    usage: 'drm static key=HEX32|v1:WRAPPED [kid=UUID]',
+    options: { key: (t, v) => parseStaticKey(t, v, 'key'), kid: (t, v) => parseUuid(t, v, 'kid') },
     required: ['key'],
     headers: false,
   },
@@ -108,6 +112,7 @@ function build(kind: DrmKind, args: DrmArgs, pos: SourcePos): DrmConfig {
   const schemes = {
     dash: (args.options.get('dash') ?? 'cenc') as CencScheme,
     hls: (args.options.get('hls') ?? 'cbcs') as CencScheme,
+    ts: (args.options.get('ts') ?? 'aes-128') as TsMethod,
   };
   switch (kind) {
     case 'local':

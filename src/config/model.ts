@@ -26,11 +26,17 @@ interface DrmBase {
   options: Record<string, string>;
   /** The `drm` keyword. */
   pos: SourcePos;
-  /** Common Encryption scheme per output (`dash=` and `hls=` options): DASH cenc, HLS fMP4 cbcs by default. */
-  schemes: { dash: CencScheme; hls: CencScheme };
+  /**
+   * Scheme per output: Common Encryption for DASH (`dash=`, cenc by default) and HLS fMP4 (`hls=`, cbcs by
+   * default); the HLS MPEG-TS method (`ts=`, aes-128 by default).
+   */
+  schemes: { dash: CencScheme; hls: CencScheme; ts: TsMethod };
 }
 
 export type CencScheme = 'cenc' | 'cbcs';
+
+/** HLS MPEG-TS encryption: whole segments AES-128-CBC, or SAMPLE-AES (H.264 NAL units and AAC frames). */
+export type TsMethod = 'aes-128' | 'sample-aes';
 
 /** Keys derived from the server secret (the embedded default). */
 export interface LocalDrm extends DrmBase {
@@ -39,7 +45,10 @@ export interface LocalDrm extends DrmBase {
 
 export interface StaticDrm extends DrmBase {
   kind: 'static';
-  /** 32 lowercase hex digits. */
+  /**
+   * 32 lowercase hex digits (a plain key: warned about at start), or a key wrapped under the key-encryption
+   * key, `v1:<base64url>` as `packager wrap-key` prints it (see keys/wrap.ts). Never log it.
+   */
   key: string;
   /** Lowercase dashed UUID. */
   kid?: string;
@@ -64,12 +73,27 @@ export interface CpixDrm extends DrmBase {
 
 export type DrmConfig = LocalDrm | StaticDrm | KeyosDrm | CpixDrm;
 
-export type TopLevelDirective = 'http' | 'secret_file' | 'file' | 'stream';
-export type FileDirective = 'path' | 'protocols' | 'segment_duration' | 'drm';
-export type StreamDirective = 'input' | 'protocols' | 'resource_id' | 'drm' | 'dvr' | 'segment_duration';
+export type TopLevelDirective = 'http' | 'secret_file' | 'kek_file' | 'token_secret' | 'auth' | 'key_rate_limit' | 'file' | 'stream';
+export type FileDirective = 'path' | 'protocols' | 'segment_duration' | 'drm' | 'token_secret' | 'auth';
+export type StreamDirective = 'input' | 'protocols' | 'resource_id' | 'drm' | 'dvr' | 'segment_duration' | 'token_secret' | 'auth';
+
+/**
+ * Access control of a location (or, at top level, the default of every location). Both absent: nothing
+ * is required (development setups, the bundled config).
+ */
+export interface AccessConfig {
+  /**
+   * `token_secret SECRET [OLD_SECRET ...];`: HMAC-SHA256 secrets of the access tokens, as UTF-8 text; the
+   * first signs (`packager token`), every one verifies (rotation). Empty: `token_secret off;` (no tokens
+   * here even when the top level or the environment has a secret). Never log it.
+   */
+  tokenSecrets?: string[];
+  /** `auth URL;`: the auth backend asked before a playlist, key or licence is served; false: `auth off;`. */
+  auth?: string | false;
+}
 
 /** A VOD location: URL prefix `/{name}/`, files below `path`. */
-export interface FileLocation {
+export interface FileLocation extends AccessConfig {
   kind: 'file';
   name: string;
   /** Absolute (relative paths are resolved against the config file's directory). */
@@ -92,7 +116,7 @@ export interface DvrConfig {
 }
 
 /** A live channel: URL prefix `/{name}/`. */
-export interface StreamConfig {
+export interface StreamConfig extends AccessConfig {
   kind: 'stream';
   name: string;
   /** Input URLs in the order written (at least one; today only `udp://[IFACE@]HOST:PORT`). */
@@ -119,13 +143,25 @@ export interface HttpConfig {
   host: string;
 }
 
-export interface Config {
+/** Token buckets of the key and licence endpoints, per client address and per token. */
+export interface RateLimitConfig {
+  /** Requests allowed at once. */
+  burst: number;
+  /** Refill rate, requests per second. */
+  perSecond: number;
+}
+
+export interface Config extends AccessConfig {
   /** Absolute path of the config file. */
   file: string;
   /** Defaults to port 8080 on all interfaces when there is no `http` directive. */
   http: HttpConfig;
   /** Absolute. */
   secretFile?: string;
+  /** Absolute: the key-encryption key that unwraps `drm static key=v1:…` (PACKAGER_KEK overrides it). */
+  kekFile?: string;
+  /** `key_rate_limit BURST PER_SECOND;` (default 20 and 5); false: `key_rate_limit off;`. */
+  keyRateLimit?: RateLimitConfig | false;
   files: FileLocation[];
   streams: StreamConfig[];
   /** Where each top-level directive was written (`file`/`stream`: the first one; see each block's pos). */

@@ -4,6 +4,7 @@ import { ErrorCode, PackagerError } from '../media/errors.js';
 import { parseDrm } from './drm.js';
 import { ConfigError } from './errors.js';
 import type {
+  AccessConfig,
   Config,
   DrmConfig,
   FileDirective,
@@ -22,8 +23,11 @@ import {
   expectArgs,
   parseDuration,
   parseListen,
+  parseHttpUrl,
   parseName,
+  parsePositive,
   parseProtocols,
+  parseTokenSecret,
   parseSegmentDuration,
   parseUdpInput,
   parseUuid,
@@ -103,6 +107,39 @@ function drmSpec<B extends { drm?: DrmConfig }>(): Spec<B> {
   };
 }
 
+/** `token_secret SECRET [OLD ...];` or `token_secret off;` into the access config `pick` returns. */
+function tokenSecretSpec<B>(pick: (b: B) => AccessConfig): Spec<B> {
+  return {
+    usage: 'token_secret SECRET [OLD_SECRET ...] or token_secret off',
+    args: [1, Number.POSITIVE_INFINITY],
+    apply: (d, into) => {
+      const first = arg(d, 0);
+      if (first.kind === 'word' && first.value === 'off') {
+        const extra = d.args[1];
+        if (extra !== undefined) throw new ConfigError(extra, `unexpected '${extra.value.length > 12 ? 'value' : extra.value}': 'token_secret off' takes nothing else`);
+        pick(into).tokenSecrets = [];
+        return;
+      }
+      const secrets = d.args.map((t) => parseTokenSecret(t));
+      const again = d.args.find((t, i) => secrets.indexOf(t.value) !== i);
+      if (again !== undefined) throw new ConfigError(again, 'the same token_secret is given twice');
+      pick(into).tokenSecrets = secrets;
+    },
+  };
+}
+
+/** `auth URL;` or `auth off;`. */
+function authSpec<B>(pick: (b: B) => AccessConfig): Spec<B> {
+  return {
+    usage: 'auth URL or auth off',
+    args: [1, 1],
+    apply: (d, into) => {
+      const t = arg(d, 0);
+      pick(into).auth = t.kind === 'word' && t.value === 'off' ? false : parseHttpUrl(t, t.value, 'auth URL');
+    },
+  };
+}
+
 const FILE_SPECS: Readonly<Record<FileDirective, Spec<FileDraft>>> = {
   path: {
     usage: 'path PATH',
@@ -114,6 +151,8 @@ const FILE_SPECS: Readonly<Record<FileDirective, Spec<FileDraft>>> = {
   protocols: protocolsSpec(),
   segment_duration: segmentDurationSpec(),
   drm: drmSpec(),
+  token_secret: tokenSecretSpec((f) => f),
+  auth: authSpec((f) => f),
 };
 
 const STREAM_SPECS: Readonly<Record<StreamDirective, Spec<StreamConfig>>> = {
@@ -143,6 +182,8 @@ const STREAM_SPECS: Readonly<Record<StreamDirective, Spec<StreamConfig>>> = {
     },
   },
   segment_duration: segmentDurationSpec(),
+  token_secret: tokenSecretSpec((s) => s),
+  auth: authSpec((s) => s),
 };
 
 const FILE_CONTEXT: Context<FileDirective, FileDraft> = { label: 'a file block', specs: FILE_SPECS };
@@ -210,6 +251,32 @@ const TOP_SPECS: Readonly<Record<TopLevelDirective, Spec<TopDraft>>> = {
     args: [1, 1],
     apply: (d, top, ctx) => {
       top.config.secretFile = resolvePath(arg(d, 0), ctx.dir);
+    },
+  },
+  kek_file: {
+    usage: 'kek_file PATH',
+    args: [1, 1],
+    apply: (d, top, ctx) => {
+      top.config.kekFile = resolvePath(arg(d, 0), ctx.dir);
+    },
+  },
+  token_secret: tokenSecretSpec((top) => top.config),
+  auth: authSpec((top) => top.config),
+  key_rate_limit: {
+    usage: 'key_rate_limit BURST PER_SECOND or key_rate_limit off',
+    args: [1, 2],
+    apply: (d, top) => {
+      const first = arg(d, 0);
+      if (d.args.length === 1 && first.kind === 'word' && first.value === 'off') {
+        top.config.keyRateLimit = false;
+        return;
+      }
+      if (!/^\d+$/.test(first.value) || Number(first.value) < 1) {
+        throw new ConfigError(first, `invalid burst '${first.value}': expected a whole number of requests, at least 1`);
+      }
+      const rate = d.args[1];
+      if (rate === undefined) throw new ConfigError(d.end, 'missing value: expected key_rate_limit BURST PER_SECOND or key_rate_limit off');
+      top.config.keyRateLimit = { burst: Number(first.value), perSecond: parsePositive(rate, 'rate') };
     },
   },
   file: { usage: 'file NAME { ... }', args: [1, 1], block: true, repeatable: true, apply: applyFile },

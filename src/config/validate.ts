@@ -128,6 +128,43 @@ export function parseHexKey(t: Token, text: string, what: string): string {
   return text.toLowerCase();
 }
 
+/**
+ * A static key wrapped under the key-encryption key (keys/wrap.ts writes it): `v1:` and 64 base64url
+ * characters (48 bytes: KEK id, GCM nonce, wrapped key, tag). Only the shape is checked here; the key is
+ * unwrapped when the server starts.
+ */
+export const WRAPPED_KEY = /^v1:[A-Za-z0-9_-]{64}$/;
+
+/** `drm static key=`: 32 hex digits, or a wrapped key. Messages never echo the value. */
+export function parseStaticKey(t: Token, text: string, what: string): string {
+  if (text.startsWith('v1:')) {
+    if (!WRAPPED_KEY.test(text)) throw new ConfigError(t, `invalid wrapped ${what}: expected v1: and 64 base64url characters, as 'packager wrap-key' prints`);
+    return text;
+  }
+  return parseHexKey(t, text, what);
+}
+
+/** Shortest token secret: 32 characters (e.g. `openssl rand -hex 16`, 128 bits). */
+export const MIN_TOKEN_SECRET_LENGTH = 32;
+
+/** A token secret as written (UTF-8 text, used as the HMAC key as is). Messages never echo it. */
+export function parseTokenSecret(t: Token): string {
+  const length = [...t.value].length;
+  if (length < MIN_TOKEN_SECRET_LENGTH) {
+    throw new ConfigError(
+      t,
+      `token_secret is too short (${length} characters): at least ${MIN_TOKEN_SECRET_LENGTH}, e.g. the output of 'openssl rand -hex 32'`,
+    );
+  }
+  return t.value;
+}
+
+/** A positive number (integer or decimal). */
+export function parsePositive(t: Token, what: string): number {
+  if (!DECIMAL.test(t.value) || Number(t.value) <= 0) throw new ConfigError(t, `invalid ${what} '${t.value}': expected a number more than zero`);
+  return Number(t.value);
+}
+
 export function parseHttpUrl(t: Token, text: string, what: string): string {
   if (URL.canParse(text)) {
     const url = new URL(text);

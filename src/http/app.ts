@@ -9,17 +9,30 @@ import type { TitleCache } from './title-cache.js';
 import type { LocationProtection } from './protection.js';
 import type { KnownKids } from '../keys/known-kids.js';
 import { serveClearKeyLicense, serveRawKey } from './license.js';
+import { Refusal, REFUSAL_BODY, type AccessPolicy } from './access.js';
+import type { AuthBackend } from './auth-backend.js';
+import type { KeyRateLimiter } from './rate-limit.js';
 
 /**
- * What a request needs. `config` and `protections` are swapped together on reload; a request keeps the
- * ones it started with.
+ * What a request needs. `config`, `protections`, `policy` and `limiter` are swapped together on reload; a
+ * request keeps the ones it started with (see snapshot()).
  */
 export interface AppState {
   config: Config;
   protections: ReadonlyMap<string, LocationProtection>;
+  /** The access guards of `config`. */
+  policy: AccessPolicy;
+  /** Key and licence rate limits; undefined with `key_rate_limit off`. */
+  limiter: KeyRateLimiter | undefined;
+  readonly authBackend: AuthBackend;
   readonly titles: TitleCache;
   readonly knownKids: KnownKids;
   readonly log: Logger;
+}
+
+/** The state as of now, fixed for one request even if a reload swaps the config meanwhile. */
+function snapshot(state: AppState): AppState {
+  return { ...state };
 }
 
 export function createApp(state: AppState): Koa {
@@ -28,7 +41,7 @@ export function createApp(state: AppState): Koa {
   app.use(errors(state.log));
   app.use(cors);
   app.use(async (ctx, next) => {
-    if (ctx.method === 'POST' && ctx.path === '/license/clearkey') return serveClearKeyLicense(ctx, state);
+    if (ctx.method === 'POST' && ctx.path === '/license/clearkey') return serveClearKeyLicense(ctx, snapshot(state));
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.status = 405;
       ctx.set('Allow', ctx.path === '/license/clearkey' ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS');
@@ -37,13 +50,13 @@ export function createApp(state: AppState): Koa {
     await next();
   });
   app.use(async (ctx) => {
-    const { config, protections } = state;
+    const now = snapshot(state);
     const key = /^\/keys\/([^/]+)$/.exec(ctx.path);
-    if (key) return serveRawKey(ctx, key[1]!, state);
+    if (key) return serveRawKey(ctx, key[1]!, now);
     const vod = parseVodPath(ctx.path);
     if (vod) {
-      const location = config.files.find((f) => f.name === vod.location);
-      if (location) return serveVod(ctx, location, vod, { titles: state.titles, protections, knownKids: state.knownKids, log: state.log });
+      const location = now.config.files.find((f) => f.name === vod.location);
+      if (location) return serveVod(ctx, location, vod, now);
     }
     ctx.status = 404;
     ctx.type = 'text/plain';
@@ -59,6 +72,7 @@ function errors(log: Logger) {
     try {
       await next();
     } catch (e) {
+      if (e instanceof Refusal) return refuse(ctx, e, log);
       const known = isPackagerError(e);
       const status = known ? e.status : 500;
       ctx.status = status;
@@ -75,13 +89,29 @@ function errors(log: Logger) {
   };
 }
 
+/**
+ * 401, 403, 429: a fixed body and the same headers whatever the reason, the KeyID or whether it exists.
+ * The reason goes to the debug log only (never the token).
+ */
+function refuse(ctx: Context, e: Refusal, log: Logger): void {
+  ctx.status = e.status;
+  ctx.type = 'text/plain';
+  ctx.body = REFUSAL_BODY[e.status];
+  ctx.set('Cache-Control', 'no-store');
+  ctx.remove('ETag');
+  ctx.remove('Last-Modified');
+  if (e.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="packager"');
+  if (e.status === 429) ctx.set('Retry-After', String(e.retryAfter ?? 1));
+  log.debug('request refused', { path: ctx.path, status: e.status, reason: e.reason });
+}
+
 function statusText(status: number): string {
   return status === 503 ? 'service unavailable' : status >= 500 ? 'internal error' : 'error';
 }
 
 async function cors(ctx: Context, next: Next): Promise<void> {
   ctx.set('Access-Control-Allow-Origin', '*');
-  ctx.set('Access-Control-Expose-Headers', 'Content-Length, Content-Type, ETag, Last-Modified');
+  ctx.set('Access-Control-Expose-Headers', 'Content-Length, Content-Type, ETag, Last-Modified, Retry-After, WWW-Authenticate');
   if (ctx.method === 'OPTIONS') {
     ctx.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, OPTIONS');
     ctx.set('Access-Control-Allow-Headers', ctx.get('Access-Control-Request-Headers') || 'Authorization, Content-Type');

@@ -5,7 +5,7 @@ import type { TrackCut } from '../segment/types.js';
 import { readSamples } from '../source/mp4/read-samples.js';
 import { buildInit } from '../mux/fmp4/init.js';
 import { fragmentLayout, writeFragment, type FragmentInput } from '../mux/fmp4/fragment.js';
-import { buildTsSegment } from '../mux/ts/segment.js';
+import { buildTsSegment, type SampleAesKey } from '../mux/ts/segment.js';
 import { protectSamples } from '../protect/encrypt-fragment.js';
 import { initProtection, commonPssh } from '../protect/init-protection.js';
 import { cencIvBase, cbcsConstantIv } from '../protect/iv.js';
@@ -76,13 +76,14 @@ export async function fmp4Segment(path: string, cut: TrackCut, index: number, se
   return out;
 }
 
-export async function tsSegment(path: string, cut: TrackCut, index: number): Promise<Buffer> {
+/** An MPEG-TS segment; with `sampleAes`, SAMPLE-AES encrypted (key and the IV its key tag writes). */
+export async function tsSegment(path: string, cut: TrackCut, index: number, sampleAes?: SampleAesKey): Promise<Buffer> {
   const { track, first } = cut;
   const start = first[index]!;
   const end = first[index + 1]!;
   const sampleData = Buffer.allocUnsafe(byteSize(track.samples, start, end));
   await withFile(path, (fd) => readSamples(fd, track, start, end, sampleData, 0));
-  const out = buildTsSegment({ track, start, end, sampleData, segmentIndex: index });
+  const out = buildTsSegment({ track, start, end, sampleData, segmentIndex: index, ...(sampleAes ? { sampleAes } : {}) });
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 

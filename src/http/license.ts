@@ -1,19 +1,13 @@
 import type { Context } from 'koa';
 import { PackagerError, ErrorCode } from '../media/errors.js';
 import { kidFromB64url, kidToB64url, parseKid } from '../keys/kid.js';
-import type { KnownKids } from '../keys/known-kids.js';
-import type { LocationProtection } from './protection.js';
+import { authorizeKeys, rateLimit, type AccessDeps } from './access.js';
 
-/** The key and licence endpoints' view of the server: which KIDs it protects, and with what. */
-export interface KeyLookup {
-  readonly knownKids: KnownKids;
-  readonly protections: ReadonlyMap<string, LocationProtection>;
-}
+/** The key and licence endpoints' view of the server: which KIDs it protects, with what, and who may ask. */
+export type KeyLookup = AccessDeps;
 
-function protectionOf(lookup: KeyLookup, kid: Uint8Array): LocationProtection | undefined {
-  const known = lookup.knownKids.get(kid);
-  return known ? lookup.protections.get(known.location) : undefined;
-}
+/** A KeyID that cannot be one: checked like an unknown KeyID (so the answer does not tell them apart). */
+const NO_KID = new Uint8Array(16);
 
 /** A ClearKey licence request is a few KIDs; anything larger is not one. */
 const MAX_BODY = 16 * 1024;
@@ -22,9 +16,11 @@ const MAX_KIDS = 64;
 /**
  * W3C ClearKey licence: `{"kids":[b64url…],"type":…}` → JWK set `{"keys":[{kty:"oct",kid,k}],"type":…}`.
  * Only KIDs this server protects content with are answered; a request naming none of them is refused.
- * Access checks (tokens, auth backend) slot in before `answerClearKey` is called.
+ * Rate limits first, then the access checks (access.ts) for every KID: the token's `sub` must cover each
+ * one, or the whole request is refused.
  */
 export async function serveClearKeyLicense(ctx: Context, lookup: KeyLookup): Promise<void> {
+  rateLimit(ctx, lookup);
   const body = await readBody(ctx, MAX_BODY);
   let request: unknown;
   try {
@@ -37,15 +33,16 @@ export async function serveClearKeyLicense(ctx: Context, lookup: KeyLookup): Pro
     throw new PackagerError(ErrorCode.BAD_REQUEST, 'licence request needs "kids": [base64url KID, …]');
   }
   const type = (request as { type?: unknown }).type === 'persistent-license' ? 'persistent-license' : 'temporary';
-  const keys: Array<{ kty: 'oct'; kid: string; k: string }> = [];
-  for (const encoded of kids as string[]) {
-    let kid: Uint8Array;
+  const parsed = (kids as string[]).map((encoded) => {
     try {
-      kid = kidFromB64url(encoded);
+      return kidFromB64url(encoded);
     } catch {
       throw new PackagerError(ErrorCode.BAD_REQUEST, 'a KID in the licence request is not 16 bytes of base64url');
     }
-    const protection = protectionOf(lookup, kid);
+  });
+  const targets = await authorizeKeys(ctx, lookup, parsed, 'license');
+  const keys: Array<{ kty: 'oct'; kid: string; k: string }> = [];
+  for (const { kid, protection } of targets) {
     if (!protection) continue;
     const { key } = await protection.provider.getKey(kid, { contentId: '' });
     keys.push({ kty: 'oct', kid: kidToB64url(kid), k: Buffer.from(key).toString('base64url') });
@@ -56,16 +53,21 @@ export async function serveClearKeyLicense(ctx: Context, lookup: KeyLookup): Pro
   ctx.body = JSON.stringify({ keys, type });
 }
 
-/** `GET /keys/{kid}`: the 16 raw bytes of a content key, for HLS `identity` keys. */
+/**
+ * `GET /keys/{kid}`: the 16 raw bytes of a content key, for HLS `identity` keys (AES-128, SAMPLE-AES,
+ * cbcs). Rate limits, then access checks (401/403), and only then whether the key exists (404).
+ */
 export async function serveRawKey(ctx: Context, kidText: string, lookup: KeyLookup): Promise<void> {
-  let kid: Uint8Array;
+  rateLimit(ctx, lookup);
+  let kid: Uint8Array | undefined;
   try {
     kid = parseKid(kidText);
   } catch {
-    throw new PackagerError(ErrorCode.KEY_NOT_FOUND, 'no such key');
+    kid = undefined;
   }
-  const protection = protectionOf(lookup, kid);
-  if (!protection) throw new PackagerError(ErrorCode.KEY_NOT_FOUND, 'no such key');
+  const [target] = await authorizeKeys(ctx, lookup, [kid ?? NO_KID], 'key');
+  const protection = kid === undefined ? undefined : target?.protection;
+  if (!protection || kid === undefined) throw new PackagerError(ErrorCode.KEY_NOT_FOUND, 'no such key');
   const { key } = await protection.provider.getKey(kid, { contentId: '' });
   ctx.set('Cache-Control', 'no-store');
   ctx.type = 'application/octet-stream';

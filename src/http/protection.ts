@@ -1,4 +1,6 @@
-import type { CencScheme, Config, DrmConfig, FileLocation } from '../config/model.js';
+import type { CencScheme, Config, DrmConfig, FileLocation, TsMethod } from '../config/model.js';
+import { formatAt } from '../config/errors.js';
+import { isWrappedKey } from '../keys/wrap.js';
 import { createKeyProvider } from '../keys/registry.js';
 import { CachedKeyProvider } from '../keys/cache.js';
 import type { KeyProvider } from '../keys/provider.js';
@@ -26,8 +28,14 @@ export class LocationProtection {
     readonly fixedKid: Uint8Array | undefined,
   ) {}
 
+  /** Common Encryption scheme of the CMAF outputs: DASH, HLS fMP4. */
   scheme(output: 'dash' | 'hls'): CencScheme {
     return this.drm.schemes[output];
+  }
+
+  /** Encryption of the HLS MPEG-TS output. */
+  tsMethod(): TsMethod {
+    return this.drm.schemes.ts;
   }
 
   /** The KID of a file: the fixed one, or its sidecar `<file>.keyos_id`. Throws (never falls back to clear). */
@@ -55,20 +63,31 @@ export async function rememberLocationKids(protection: LocationProtection, root:
   log.info('sidecars scanned', { location: protection.location, kids: count });
 }
 
-/** Builds the protection of every protected location of a config. */
-export function buildProtections(config: Config, secret: () => Promise<Uint8Array>, log: Logger): Map<string, LocationProtection> {
+/** Whether a config has a wrapped static key, i.e. needs the key-encryption key. */
+export function needsKek(config: Config): boolean {
+  return [...config.files, ...config.streams].some((l) => l.drm?.kind === 'static' && isWrappedKey(l.drm.key));
+}
+
+/**
+ * Builds the protection of every protected location of a config. `kek` unwraps `drm static key=v1:…`; a
+ * plain static key is accepted with a warning (never the key itself in the log).
+ */
+export function buildProtections(config: Config, secret: () => Promise<Uint8Array>, log: Logger, kek?: Uint8Array): Map<string, LocationProtection> {
   const out = new Map<string, LocationProtection>();
   for (const loc of config.files) {
     if (!loc.drm) continue;
-    out.set(loc.name, protectionFor(loc, loc.drm, secret, log));
+    out.set(loc.name, protectionFor(loc, loc.drm, secret, log, kek));
   }
   return out;
 }
 
-function protectionFor(loc: FileLocation, drm: DrmConfig, secret: () => Promise<Uint8Array>, log: Logger): LocationProtection {
-  const inner = createKeyProvider(drm, { secret });
+function protectionFor(loc: FileLocation, drm: DrmConfig, secret: () => Promise<Uint8Array>, log: Logger, kek: Uint8Array | undefined): LocationProtection {
+  if (drm.kind === 'static' && !isWrappedKey(drm.key)) {
+    log.warn('static key stored in plain text; wrap it with packager wrap-key', { location: loc.name, at: formatAt(drm.pos, 'drm static') });
+  }
+  const inner = createKeyProvider(drm, kek === undefined ? { secret } : { secret, kek });
   const provider = new CachedKeyProvider(inner, { ttlMs: KEY_TTL_MS, max: 10_000 });
   const fixedKid = inner.fixedKid ?? (drm.kind === 'static' && drm.kid ? parseKid(drm.kid) : undefined);
-  log.info('protected location', { location: loc.name, drm: drm.kind, dash: drm.schemes.dash, hls: drm.schemes.hls });
+  log.info('protected location', { location: loc.name, drm: drm.kind, dash: drm.schemes.dash, hls: drm.schemes.hls, ts: drm.schemes.ts });
   return new LocationProtection(loc.name, drm, provider, fixedKid);
 }

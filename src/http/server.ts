@@ -9,7 +9,11 @@ import { PackagerError, ErrorCode } from '../media/errors.js';
 import { createApp, type AppState } from './app.js';
 import { TitleCache } from './title-cache.js';
 import { createLogger, type Logger } from './logger.js';
-import { buildProtections, rememberLocationKids } from './protection.js';
+import { buildProtections, needsKek, rememberLocationKids } from './protection.js';
+import { AccessPolicy, envTokenSecret } from './access.js';
+import { AuthBackend } from './auth-backend.js';
+import { DEFAULT_KEY_RATE_LIMIT, KeyRateLimiter } from './rate-limit.js';
+import { loadKek } from '../keys/wrap.js';
 import { KnownKids } from '../keys/known-kids.js';
 import { loadSecret } from '../keys/secret.js';
 import { dirname, join } from 'node:path';
@@ -49,6 +53,14 @@ export function parseListen(listen: string): { host?: string; port: number } {
   return host ? { host, port } : { port };
 }
 
+/** The key endpoints' rate limiter of a config; the running one (with its buckets) when the limits are the same. */
+function limiterFor(config: Config, running: KeyRateLimiter | undefined): KeyRateLimiter | undefined {
+  if (config.keyRateLimit === false) return undefined;
+  const limit = config.keyRateLimit ?? DEFAULT_KEY_RATE_LIMIT;
+  if (running && running.limit.burst === limit.burst && running.limit.perSecond === limit.perSecond) return running;
+  return new KeyRateLimiter(limit);
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? createLogger();
   const config = await loadConfig(opts.configPath);
@@ -64,8 +76,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       secretPromise = undefined;
       throw e;
     }));
-  const state: AppState = { config, protections: new Map(), titles: new TitleCache(), knownKids: new KnownKids(), log };
-  state.protections = buildProtections(config, secret, log);
+  const kekOf = async (cfg: Config): Promise<Uint8Array | undefined> =>
+    needsKek(cfg) ? loadKek({ ...(cfg.kekFile ? { kekFile: cfg.kekFile } : {}), env: process.env }) : undefined;
+  const state: AppState = {
+    config,
+    protections: new Map(),
+    policy: new AccessPolicy(config, envTokenSecret()),
+    limiter: limiterFor(config, undefined),
+    authBackend: new AuthBackend({ log }),
+    titles: new TitleCache(),
+    knownKids: new KnownKids(),
+    log,
+  };
+  state.protections = buildProtections(config, secret, log, await kekOf(config));
   if (config.files.some((f) => f.drm?.kind === 'local')) await secret();
   // Learn the KIDs of every protected location in the background: a large library must not delay start.
   const scanKids = (cfg: Config): void => {
@@ -124,10 +147,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (next.http.port !== state.config.http.port || next.http.host !== state.config.http.host) {
         log.warn('the listen address changed in the config; restart to apply it');
       }
-      const protections = buildProtections(next, secret, log);
+      const policy = new AccessPolicy(next, envTokenSecret());
+      const protections = buildProtections(next, secret, log, await kekOf(next));
       for (const old of state.protections.keys()) if (!protections.has(old)) state.knownKids.removeLocation(old);
       state.config = next;
       state.protections = protections;
+      state.policy = policy;
+      state.limiter = limiterFor(next, state.limiter);
       scanKids(next);
       if (opts.watch !== false) await watchLocations(next);
       log.info('config reloaded', { file: opts.configPath });

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Context } from 'koa';
-import type { FileLocation } from '../config/model.js';
+import type { FileLocation, TsMethod } from '../config/model.js';
 import { PackagerError, ErrorCode } from '../media/errors.js';
 import type { Track } from '../media/track.js';
 import { resolveInside } from '../source/safe-path.js';
@@ -8,10 +8,12 @@ import { kidToUuid } from '../keys/kid.js';
 import { dashContentProtection, hlsKeyLine, hlsSessionKeyLine, DASH_PROTECTION_NAMESPACES } from '../protect/signalling.js';
 import { fmp4Segment, initSegment, tsSegment, type CencParams } from './build-segment.js';
 import type { LocationProtection } from './protection.js';
-import type { KnownKids } from '../keys/known-kids.js';
-import type { Logger } from './logger.js';
+import { authorizePlaylist, isOpen, TOKEN_PARAM, type AccessDeps } from './access.js';
+import { encryptAes128Segment, hlsSegmentIv } from '../protect/hls-aes128.js';
 import { buildMasterPlaylist } from '../manifest/hls/master.js';
-import { buildMediaPlaylist } from '../manifest/hls/media.js';
+import { buildMediaPlaylist, type MediaPlaylistOptions } from '../manifest/hls/media.js';
+import { appendQuery } from '../manifest/paths.js';
+import type { TrackCut } from '../segment/types.js';
 import { buildMpd } from '../manifest/dash/mpd.js';
 import { findRendition, type Presentation, type Rendition } from '../manifest/types.js';
 import type { TitleCache, Title } from './title-cache.js';
@@ -30,16 +32,23 @@ export const CONTENT_TYPES = {
 const SEGMENT_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /** A VOD manifest only changes when its file is replaced: cache briefly so a replacement shows soon. */
 const MANIFEST_CACHE_CONTROL = 'public, max-age=60';
+/** A manifest behind an access check or carrying a token: the viewer's own, never in a shared cache. */
+const PRIVATE_MANIFEST_CACHE_CONTROL = 'private, max-age=60';
 
 /** Bumped when the bytes we write for the same source change, so ETags never lie across releases. */
 const OUTPUT_VERSION = '1';
 
-/** What the VOD handler needs besides the request: shared caches and the protected locations. */
-export interface VodDeps {
+/** What the VOD handler needs besides the request: shared caches, the protected locations, access control. */
+export interface VodDeps extends AccessDeps {
   readonly titles: TitleCache;
-  readonly protections: ReadonlyMap<string, LocationProtection>;
-  readonly knownKids: KnownKids;
-  readonly log: Logger;
+}
+
+/** One protected output of a title: the key, and how that output is encrypted. */
+interface Encryption extends CencParams {
+  /** For ETags: the CMAF scheme, or the TS method. */
+  readonly tag: string;
+  /** Set for the MPEG-TS output. */
+  readonly tsMethod?: TsMethod;
 }
 
 export async function serveVod(ctx: Context, location: FileLocation, req: VodRequest, deps: VodDeps): Promise<void> {
@@ -50,21 +59,27 @@ export async function serveVod(ctx: Context, location: FileLocation, req: VodReq
   }
   const protection = deps.protections.get(location.name);
   const ts = (r.kind === 'hlsMaster' || r.kind === 'hlsMedia' || r.kind === 'hlsSegment') && r.variant === 'ts';
-  if (protection && ts) {
-    // Never clear media from a protected location: its MPEG-TS output needs AES-128/SAMPLE-AES, which
-    // this build does not write; the fMP4 HLS and DASH outputs are encrypted.
-    throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, 'a protected location serves HLS as fMP4 (index.fmp4.m3u8) and DASH only');
-  }
-  const realPath = await resolveInside(location.path, req.fileSegments);
+  const playlist = r.kind === 'hlsMaster' || r.kind === 'hlsMedia' || r.kind === 'dashMpd';
+  let resolving: Promise<string> | undefined;
+  const realPathOf = (): Promise<string> => (resolving ??= resolveInside(location.path, req.fileSegments));
+  // Access checks come before the file is looked at, so a refused request learns nothing about it.
+  const token = playlist
+    ? await authorizePlaylist(ctx, deps, location, `${location.name}/${contentIdOf(req)}`, output, async () =>
+        protection ? protection.kidOf(await realPathOf()) : undefined,
+      )
+    : undefined;
+  const realPath = await realPathOf();
   const title = await deps.titles.get(realPath);
   const packaging = title.packaging(location.segmentDuration);
   // Keys are resolved before any media is built; a key that cannot be had fails the request (503).
-  const enc = protection ? await resolveKey(protection, realPath, req, output, deps) : undefined;
+  const enc = protection ? await resolveKey(protection, realPath, req, ts ? 'ts' : output, deps) : undefined;
+  if (enc?.tsMethod === 'sample-aes') assertSampleAesCodecs(packaging.ts);
 
-  // ETag: the output is a pure function of the source file identity, the request, the key identity and
-  // our writer version.
-  const keyTag = enc ? `-${enc.scheme}-${Buffer.from(enc.kid).toString('hex').slice(0, 12)}` : '';
-  ctx.set('ETag', `"${OUTPUT_VERSION}-${title.index.size.toString(36)}-${Math.floor(title.index.mtimeMs).toString(36)}-${location.segmentDuration}${keyTag}"`);
+  // ETag: the output is a pure function of the source file identity, the request, the key identity, the
+  // token written into a playlist, and our writer version.
+  const keyTag = enc ? `-${enc.tag}-${Buffer.from(enc.kid).toString('hex').slice(0, 12)}` : '';
+  const tokenTag = token === undefined ? '' : `-t${createHash('sha256').update(token).digest('base64url').slice(0, 12)}`;
+  ctx.set('ETag', `"${OUTPUT_VERSION}-${title.index.size.toString(36)}-${Math.floor(title.index.mtimeMs).toString(36)}-${location.segmentDuration}${keyTag}${tokenTag}"`);
   ctx.set('Last-Modified', new Date(title.index.mtimeMs).toUTCString());
   // koa only evaluates freshness for a 2xx status, and the default is 404 until a body is set.
   ctx.status = 200;
@@ -72,26 +87,43 @@ export async function serveVod(ctx: Context, location: FileLocation, req: VodReq
     ctx.status = 304;
     return;
   }
+  // A playlist carrying a viewer's token, or one an access check let through, is that viewer's only.
+  const personal = token !== undefined || !isOpen(deps.policy.guardOf(location));
+  const cacheControl = personal ? PRIVATE_MANIFEST_CACHE_CONTROL : MANIFEST_CACHE_CONTROL;
+  // The token may come in a header: a cached playlist must not be reused for another one.
+  if (playlist && personal) ctx.vary('Authorization');
+  const query = token === undefined ? undefined : `${TOKEN_PARAM}=${encodeURIComponent(token)}`;
+  const keyUri = (kid: Uint8Array): string => appendQuery(`/keys/${kidToUuid(kid)}`, query);
 
   switch (r.kind) {
     case 'hlsMaster': {
       const p = r.variant === 'ts' ? packaging.ts : packaging.fmp4;
-      const sessionKeys = enc ? [hlsSessionKeyLine(enc.scheme, keyUri(enc.kid))] : undefined;
-      return text(ctx, buildMasterPlaylist(p, r.variant, sessionKeys ? { sessionKeys } : {}), CONTENT_TYPES.m3u8);
+      // The TS output's keys change IV per segment: its key tags are in the media playlists only.
+      const sessionKeys = enc && !enc.tsMethod ? [hlsSessionKeyLine(enc.scheme, keyUri(enc.kid))] : undefined;
+      return text(ctx, buildMasterPlaylist(p, r.variant, { ...(sessionKeys ? { sessionKeys } : {}), ...(query ? { query } : {}) }), CONTENT_TYPES.m3u8, cacheControl);
     }
     case 'dashMpd': {
       const opts = enc
         ? {
-            contentProtection: () => dashContentProtection(enc.scheme, enc.kid, `${publicOrigin(ctx)}/license/clearkey`),
+            contentProtection: () => dashContentProtection(enc.scheme, enc.kid, appendQuery(`${publicOrigin(ctx)}/license/clearkey`, query)),
             extraNamespaces: DASH_PROTECTION_NAMESPACES,
           }
         : {};
-      return text(ctx, buildMpd(packaging.fmp4, opts), CONTENT_TYPES.mpd);
+      return text(ctx, buildMpd(packaging.fmp4, { ...opts, ...(query ? { query } : {}) }), CONTENT_TYPES.mpd, cacheControl);
     }
     case 'hlsMedia': {
       const p = r.variant === 'ts' ? packaging.ts : packaging.fmp4;
-      const keyLines = enc ? [hlsKeyLine(enc.scheme, keyUri(enc.kid))] : undefined;
-      return text(ctx, buildMediaPlaylist(p, rendition(p, r.id), r.variant, keyLines ? { keyLines } : {}), CONTENT_TYPES.m3u8);
+      const opts: MediaPlaylistOptions = {
+        ...(query ? { query } : {}),
+        ...(enc?.tsMethod === 'aes-128'
+          ? { segmentKeyLine: (n: number) => tsKeyLine('aes-128', keyUri(enc.kid), hlsSegmentIv(n)) }
+          : enc?.tsMethod === 'sample-aes'
+            ? { keyLines: [tsKeyLine('sample-aes', keyUri(enc.kid), sampleAesIv(enc.key, enc.contentId))] }
+            : enc
+              ? { keyLines: [hlsKeyLine(enc.scheme, keyUri(enc.kid))] }
+              : {}),
+      };
+      return text(ctx, buildMediaPlaylist(p, rendition(p, r.id), r.variant, opts), CONTENT_TYPES.m3u8, cacheControl);
     }
     case 'hlsInit':
     case 'dashInit': {
@@ -109,12 +141,58 @@ export async function serveVod(ctx: Context, location: FileLocation, req: VodReq
       if (index < 0 || index >= rend.cut.count) {
         throw new PackagerError(ErrorCode.SEGMENT_OUT_OF_RANGE, `segment ${r.number} is out of range (1..${rend.cut.count})`);
       }
-      const body = ts ? await tsSegment(realPath, rend.cut, index) : await fmp4Segment(realPath, rend.cut, index, r.number, enc);
       ctx.set('Cache-Control', SEGMENT_CACHE_CONTROL);
       ctx.type = ts ? CONTENT_TYPES.ts : CONTENT_TYPES.m4s;
-      ctx.body = body;
+      ctx.body = ts ? await protectedTsSegment(realPath, rend.cut, index, r.number, enc) : await fmp4Segment(realPath, rend.cut, index, r.number, enc);
       return;
     }
+  }
+}
+
+/**
+ * An MPEG-TS segment of a title: clear, or encrypted with the IV its playlist writes: AES-128 over the
+ * whole segment with the segment number as IV, or SAMPLE-AES inside the PES payloads with the title's IV.
+ */
+async function protectedTsSegment(path: string, cut: TrackCut, index: number, segmentNumber: number, enc: Encryption | undefined): Promise<Buffer> {
+  if (!enc?.tsMethod) return tsSegment(path, cut, index);
+  if (enc.tsMethod === 'sample-aes') return tsSegment(path, cut, index, { key: enc.key, iv: sampleAesIv(enc.key, enc.contentId) });
+  return encryptAes128Segment(await tsSegment(path, cut, index), enc.key, hlsSegmentIv(segmentNumber));
+}
+
+/**
+ * The one SAMPLE-AES IV of a title: HMAC-SHA256(key, 'sample-aes-iv' 0 contentId)[0..16], written once in
+ * the media playlist's EXT-X-KEY. SAMPLE-AES restarts the CBC chain with this IV for every NAL unit and
+ * audio frame anyway, so an IV per segment would add nothing — and ffmpeg applies the IV of the segment
+ * current when its parser releases a frame, which for the last frame of a segment is the next one's.
+ */
+export function sampleAesIv(key: Uint8Array, contentId: string): Uint8Array {
+  return new Uint8Array(createHmac('sha256', key).update(`sample-aes-iv\0${contentId}`, 'utf8').digest().subarray(0, 16));
+}
+
+/** `#EXT-X-KEY` of one TS segment: the method, the key URI and the segment's explicit IV. */
+function tsKeyLine(method: TsMethod, uri: string, iv: Uint8Array): string {
+  return `#EXT-X-KEY:METHOD=${method === 'aes-128' ? 'AES-128' : 'SAMPLE-AES'},URI="${uri.replace(/"/g, '%22')}",IV=0x${Buffer.from(iv).toString('hex')}`;
+}
+
+/** SAMPLE-AES in MPEG-TS is defined for H.264 and AAC: refuse the whole TS output of anything else up front. */
+function assertSampleAesCodecs(p: Presentation): void {
+  for (const v of p.video) {
+    if (!v.cut.track.codecString.startsWith('avc')) {
+      throw new PackagerError(ErrorCode.UNSUPPORTED_CODEC, 'SAMPLE-AES in MPEG-TS is defined for H.264 and AAC only; this title is served as fMP4 (index.fmp4.m3u8)');
+    }
+  }
+}
+
+/** The title's path below its location, decoded: its content id (IVs) and, after `location/`, its name in tokens. */
+function contentIdOf(req: VodRequest): string {
+  return req.fileSegments.map((s) => safeDecode(s)).join('/');
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 
@@ -126,13 +204,8 @@ function publicOrigin(ctx: Context): string {
   return `${ctx.protocol}://${ctx.host}`;
 }
 
-/** The key URI written into HLS playlists (served by the key endpoint). */
-function keyUri(kid: Uint8Array): string {
-  return `/keys/${kidToUuid(kid)}`;
-}
-
-async function resolveKey(protection: LocationProtection, realPath: string, req: VodRequest, output: 'dash' | 'hls', deps: VodDeps): Promise<CencParams> {
-  const contentId = req.fileSegments.map((s) => decodeURIComponent(s)).join('/');
+async function resolveKey(protection: LocationProtection, realPath: string, req: VodRequest, output: 'dash' | 'hls' | 'ts', deps: VodDeps): Promise<Encryption> {
+  const contentId = contentIdOf(req);
   let kid: Uint8Array;
   try {
     kid = await protection.kidOf(realPath);
@@ -147,11 +220,17 @@ async function resolveKey(protection: LocationProtection, realPath: string, req:
     deps.log.warn('a KeyID is used by two protected locations; licences follow the last one served', { kid: kidToUuid(kid), locations: [previous, protection.location] });
   }
   const { key } = await protection.provider.getKey(kid, { contentId });
-  return { scheme: protection.scheme(output), kid, key, contentId };
+  if (output === 'ts') {
+    const tsMethod = protection.tsMethod();
+    // `scheme` is unused by the TS writers; it keeps the CMAF shape of the key parameters.
+    return { scheme: protection.scheme('hls'), kid, key, contentId, tsMethod, tag: tsMethod };
+  }
+  const scheme = protection.scheme(output);
+  return { scheme, kid, key, contentId, tag: scheme };
 }
 
-function text(ctx: Context, body: string, type: string): void {
-  ctx.set('Cache-Control', MANIFEST_CACHE_CONTROL);
+function text(ctx: Context, body: string, type: string, cacheControl: string): void {
+  ctx.set('Cache-Control', cacheControl);
   ctx.type = type;
   ctx.body = body;
 }

@@ -16,3 +16,4 @@ export { CachedKeyProvider, DEFAULT_NEGATIVE_TTL_MS, type KeyCacheOptions, type 
 export { createKeyProvider, type KeyProviderDeps } from './registry.js';
 export { KnownKids, type KnownKid } from './known-kids.js';
 export { scanSidecars, type ScanOptions } from './scan.js';
+export { KEK_ENV, KEK_BYTES, WRAP_PREFIX, wrapKey, unwrapKey, isWrappedKey, kekIdOf, decodeKek, loadKek, readKekFile, createKekFile } from './wrap.js';

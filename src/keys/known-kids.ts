@@ -8,6 +8,12 @@ import { kidToHex } from './kid.js';
 export interface KnownKid {
   /** The location (or stream) whose provider holds the key. */
   readonly location: string;
+  /**
+   * Other locations that served or scanned the same KID before (a misconfiguration the caller warns
+   * about): access control takes the strictest of all of them, so an open location cannot open a key a
+   * guarded one protects.
+   */
+  readonly alsoIn?: readonly string[];
   /** The media file whose sidecar named it, when it came from one. */
   readonly mediaPath?: string;
 }
@@ -32,7 +38,13 @@ export class KnownKids {
   add(kid: Uint8Array, location: string, mediaPath?: string): string | undefined {
     const hex = kidToHex(kid);
     const before = this.byKid.get(hex);
-    this.byKid.set(hex, mediaPath === undefined ? { location } : { location, mediaPath });
+    const also = new Set(before ? [...(before.alsoIn ?? []), before.location] : []);
+    also.delete(location);
+    this.byKid.set(hex, {
+      location,
+      ...(mediaPath === undefined ? {} : { mediaPath }),
+      ...(also.size > 0 ? { alsoIn: [...also] } : {}),
+    });
     return before !== undefined && before.location !== location ? before.location : undefined;
   }
 
@@ -51,8 +63,17 @@ export class KnownKids {
   /** For a config reload that drops or changes a location. Returns how many KIDs were forgotten. */
   removeLocation(location: string): number {
     const gone: string[] = [];
-    for (const [hex, known] of this.byKid.entries()) if (known.location === location) gone.push(hex);
+    const trimmed: Array<[string, KnownKid]> = [];
+    for (const [hex, known] of this.byKid.entries()) {
+      if (known.location === location) gone.push(hex);
+      else if (known.alsoIn?.includes(location)) {
+        const alsoIn = known.alsoIn.filter((l) => l !== location);
+        const { alsoIn: _dropped, ...rest } = known;
+        trimmed.push([hex, alsoIn.length > 0 ? { ...rest, alsoIn } : rest]);
+      }
+    }
     for (const hex of gone) this.byKid.delete(hex);
+    for (const [hex, known] of trimmed) this.byKid.set(hex, known, { noUpdateTTL: true });
     return gone.length;
   }
 

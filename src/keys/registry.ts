@@ -1,13 +1,17 @@
 /** From a location's `drm` directive to the provider that serves its keys. */
 import type { DrmConfig } from '../config/model.js';
+import { formatAt } from '../config/errors.js';
 import { PackagerError, ErrorCode } from '../media/errors.js';
 import { LocalKeyProvider } from './local.js';
 import type { ContentKey, KeyContext, KeyProvider } from './provider.js';
 import { StaticKeyProvider } from './static.js';
+import { isWrappedKey, KEK_ENV, unwrapKey } from './wrap.js';
 
 export interface KeyProviderDeps {
   /** The server secret (loadSecret), asked for only by `drm local`, on its first key. */
   secret: () => Promise<Uint8Array>;
+  /** The key-encryption key (loadKek), needed by `drm static key=v1:…` only. */
+  kek?: Uint8Array;
 }
 
 /**
@@ -19,8 +23,23 @@ export function createKeyProvider(drm: DrmConfig, deps: KeyProviderDeps): KeyPro
   switch (drm.kind) {
     case 'local':
       return new DeferredKeyProvider('local', async () => new LocalKeyProvider(await deps.secret()));
-    case 'static':
-      return new StaticKeyProvider(drm.key, drm.kid);
+    case 'static': {
+      if (!isWrappedKey(drm.key)) return new StaticKeyProvider(drm.key, drm.kid);
+      if (deps.kek === undefined) {
+        throw new PackagerError(
+          ErrorCode.CONFIG_INVALID,
+          formatAt(drm.pos, `the static key is wrapped: give the key-encryption key in ${KEK_ENV} or with kek_file`),
+          { expose: false },
+        );
+      }
+      let key: Uint8Array;
+      try {
+        key = unwrapKey(drm.key, deps.kek);
+      } catch (e) {
+        throw new PackagerError(ErrorCode.CONFIG_INVALID, formatAt(drm.pos, e instanceof Error ? e.message : String(e)), { expose: false, cause: e });
+      }
+      return new StaticKeyProvider(key, drm.kid);
+    }
     case 'keyos':
     case 'cpix':
       // The server refuses these configs at start; this guards a caller that skipped that check.

@@ -1,6 +1,7 @@
 /**
- * `drm static key=HEX [kid=UUID]`: one raw key for the whole location. Meant for tests and migrations:
- * every title shares the key, so one leaked licence opens them all.
+ * `drm static key=HEX|v1:WRAPPED [kid=UUID]`: one raw key for the whole location. Meant for tests and
+ * migrations: every title shares the key, so one leaked licence opens them all. The registry unwraps a
+ * wrapped key (keys/wrap.ts) and hands the bytes in.
  */
 import { PackagerError, ErrorCode } from '../media/errors.js';
 import { KID_BYTES, kidEquals, kidToUuid, parseKid } from './kid.js';
@@ -11,13 +12,21 @@ export class StaticKeyProvider implements KeyProvider {
   readonly fixedKid?: Uint8Array;
   readonly #key: Uint8Array;
 
-  /** `keyHex`: 32 hex digits. `kid`: a UUID (any form parseKid takes); the location's KID when given. */
-  constructor(keyHex: string, kid?: string) {
-    // The config parser checked it already; the message still must not echo a near-miss key.
-    if (!/^[0-9a-fA-F]{32}$/.test(keyHex)) {
-      throw new PackagerError(ErrorCode.CONFIG_INVALID, `a static key is ${CONTENT_KEY_BYTES * 2} hex digits`);
+  /**
+   * `key`: 32 hex digits, or the 16 bytes (an unwrapped key). `kid`: a UUID (any form parseKid takes); the
+   * location's KID when given.
+   */
+  constructor(key: string | Uint8Array, kid?: string) {
+    if (typeof key === 'string') {
+      // The config parser checked it already; the message still must not echo a near-miss key.
+      if (!/^[0-9a-fA-F]{32}$/.test(key)) {
+        throw new PackagerError(ErrorCode.CONFIG_INVALID, `a static key is ${CONTENT_KEY_BYTES * 2} hex digits`);
+      }
+      this.#key = Uint8Array.from(Buffer.from(key, 'hex'));
+    } else {
+      if (key.length !== CONTENT_KEY_BYTES) throw new PackagerError(ErrorCode.CONFIG_INVALID, `a static key is ${CONTENT_KEY_BYTES} bytes`);
+      this.#key = key.slice();
     }
-    this.#key = Uint8Array.from(Buffer.from(keyHex, 'hex'));
     if (kid !== undefined) {
       try {
         this.fixedKid = parseKid(kid);

@@ -1,8 +1,9 @@
 // Real players in a real browser as test oracles (see /work/shared/reference/PLAYERS.md).
 //
-// Debian's headless Chromium (/usr/bin/chromium) driven by playwright-core, Shaka Player 5.2 from
-// node_modules, a test page served by a tiny static server on 127.0.0.1 (a secure context, so EME
-// works without TLS; a different port from the packager's, so CORS is exercised as in real life).
+// Debian's headless Chromium (/usr/bin/chromium) driven by playwright-core, Shaka Player 5.2 and
+// hls.js 1.7 from node_modules, a test page served by a tiny static server on 127.0.0.1 (a secure
+// context, so EME works without TLS; a different port from the packager's, so CORS is exercised as
+// in real life).
 //
 // Usage (one browser per test file, one page per case):
 //
@@ -58,9 +59,40 @@
 //     stall: "no first frame within …" / "stall" / "seek to …: no seeked" with the
 //     "[video is waitingforkey …]" hint, bounded by firstFrameTimeoutMs / stallMs / seekTimeoutMs.
 //     A licence URL answering 4xx → Shaka error code=6007 (data: code 1001 + status) within ~0.7 s.
-//   - Encrypted MPEG-TS cannot be played by Shaka's MSE path (HLS_MSE_ENCRYPTED_MP2T_NOT_SUPPORTED).
-//   - Costs: a positive case with 1 s of play and 3 seeks ≈ 1.7 s; ~0.1 s per seek; scanRate: 16
-//     adds ~1 s for 12 s of media; a negative ≈ 0.5–1 s; a stall case is bounded by its timeouts.
+//   - Encrypted MPEG-TS cannot be played by Shaka's MSE path (HLS_MSE_ENCRYPTED_MP2T_NOT_SUPPORTED):
+//     use hls.js for it (below).
+//
+// hls.js (player: 'hlsjs'): the same options and PlayResult. The library (/hls.js, from
+// node_modules/hls.js/dist/hls.js) is loaded into the page on the first hlsjs load. Failures: every
+// hls.js ERROR event, fatal or not (message "hls.js error: type=… details=… fatal=… [reason=…]
+// [error=…] [status=…] [frag=sn [start-end] url]": hls.js skips or retries some faults, which would
+// hide them), plus everything listed above for the <video> element (error events, no first frame,
+// stalls, seeks). One exception, logged and not failed: hls.js puts its zero at the first DTS, so a
+// B-frame stream starts with a hole (0.083 s for bframes.mp4) that hls.js 1.7 reports non-fatally
+// as bufferAppendNoProgress on the first fragment and bufferSeekOverHole from 0 (page.html
+// startGap()). For the same reason the first picture's mediaTime is 0.083, not 0.
+// The rendition is pinned with hls.loadLevel (ABR off); videoOnly makes the page fetch the master and
+// hand hls.js the pinned rendition's media playlist (hls.js cannot drop audio otherwise).
+// clearKeys / licenseServer are Shaka-only (the harness throws for hlsjs).
+//   - Clear HLS TS (test/interop/players-hlsjs.test.ts), ≈1.5–4 s a case:
+//       play(page, { manifestUrl: `${server.url}/vod/bframes.mp4/index.m3u8`, player: 'hlsjs', playSeconds: 1, seekTo })
+//   - Encrypted HLS TS (#EXT-X-KEY METHOD=AES-128, or METHOD=SAMPLE-AES with an explicit IV=): hls.js
+//     GETs the key URI itself (16 raw bytes; CORS needed, the page is another origin) and decrypts
+//     in the page (WebCrypto / its JS AES): no EME, KEYFORMAT identity only, no licence.
+//     result.keyRequests lists the key URIs it loaded (hls.js KEY_LOADING). Tried with the TS
+//     muxer's own output (test/unit/protect/hls-ts-origin.ts): AES-128 and SAMPLE-AES with
+//     per-segment IVs play with every seek frame bit-identical to the clear TS.
+//     To add a protected case for the server: play the protected location's index.m3u8 with
+//     player: 'hlsjs' and the same seekTo as the clear location's index.m3u8, require r.ok,
+//     r.keyRequests.length > 0, and compareFrames(enc.frames[i].png, clear.frames[i].png)
+//     .identical for every i (errors alone miss faults that decode as garbage; pixels do not).
+//     Negatives (observed, ~1.2–1.5 s each): a wrong key (serve
+//     other key bytes, e.g. through startTamperingProxy from ./proxy.ts rewriting the key response)
+//     → AES-128: "hls.js error: type=mediaError details=fragParsingError fatal=true reason=Failed to
+//     find demuxer by probing fragment data"; SAMPLE-AES: "video error event: code=3
+//     message=PipelineStatus::PIPELINE_ERROR_DECODE…" (videoOnly too: audio can fail first).
+//     hls.js 1.7 treats a METHOD=SAMPLE-AES key without IV= as clear (garbage, not an error): always
+//     write IV=.
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -84,23 +116,27 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-export type PlayerName = 'shaka';
+export type PlayerName = 'shaka' | 'hlsjs';
 
 export interface PlayOptions {
   manifestUrl: string;
   player: PlayerName;
-  /** ClearKey keys given to the player: KID hex → key hex (32 hex digits each). */
+  /** ClearKey keys given to the player: KID hex → key hex (32 hex digits each). Shaka only. */
   clearKeys?: Record<string, string>;
   /**
    * ClearKey licence server URL, e.g. `${server.url}/license/clearkey`: every licence request goes
    * there, even when the MPD names another Laurl (Shaka alone would keep the MPD's for ClearKey).
+   * Shaka only.
    */
   licenseServer?: string;
   /** Seek (paused) to each of these times after playing, and screenshot the frame shown. */
   seekTo?: number[];
   /** Seconds of wall-clock play after the first frame (default 2; 0 to go straight to the seeks). */
   playSeconds?: number;
-  /** Drop audio (Shaka manifest.disableAudio): a bad audio track fails first otherwise. */
+  /**
+   * Drop audio (Shaka manifest.disableAudio; hls.js gets the video media playlist instead of the
+   * master): a bad audio track fails first otherwise.
+   */
   videoOnly?: boolean;
   /** No first frame within this is a failure (default 8000). */
   firstFrameTimeoutMs?: number;
@@ -119,7 +155,7 @@ export interface PlayOptions {
   scanTimeoutMs?: number;
   /** Which rendition to pin (ABR is off so that two manifests show the same pixels; default 'highest'). */
   variant?: 'highest' | 'lowest';
-  /** Shallow-merged into the Shaka configuration last (top-level keys replace the harness's). */
+  /** Shallow-merged into the Shaka (or hls.js) configuration last (top-level keys replace the harness's). */
   extraConfig?: Record<string, unknown>;
 }
 
@@ -147,10 +183,11 @@ export interface PlayResult {
   timeAfterPlay: number;
   /**
    * URLs of the licence requests Shaka sent over the network, in order (licences Shaka builds itself
-   * from drm.clearKeys or from an HLS identity key are not requests and are not listed).
+   * from drm.clearKeys or from an HLS identity key are not requests and are not listed). Always
+   * empty for hls.js.
    */
   licenseRequests: string[];
-  /** URLs of the HLS key requests (EXT-X-KEY URI, identity) Shaka made. */
+  /** URLs of the HLS key requests (EXT-X-KEY URI, identity) the player made. */
   keyRequests: string[];
   /** The full scan (scanRate): frames decoded during it, whether it reached the end, wall time. */
   scan?: { frames: number; ended: boolean; ms: number };
@@ -167,11 +204,13 @@ export interface PlayResult {
 const PAGE = join(import.meta.dirname, 'page.html');
 const require = createRequire(import.meta.url);
 const SHAKA = require.resolve('shaka-player/dist/shaka-player.compiled.js');
+const HLSJS = require.resolve('hls.js/dist/hls.js');
 
 const ROUTES: Record<string, { file: string; type: string }> = {
   '/': { file: PAGE, type: 'text/html; charset=utf-8' },
   '/page.html': { file: PAGE, type: 'text/html; charset=utf-8' },
   '/shaka-player.compiled.js': { file: SHAKA, type: 'text/javascript; charset=utf-8' },
+  '/hls.js': { file: HLSJS, type: 'text/javascript; charset=utf-8' },
 };
 
 let pageServer: { server: Server; url: string } | null = null;
@@ -284,12 +323,16 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /**
- * Loads `manifestUrl` in Shaka on a fresh copy of the test page, waits for the first frame, plays
- * for playSeconds, then seeks (paused) to every seekTo time and screenshots the <video> (1280x720 at
- * 0,0). Never throws for playback problems: they are reported in `errors` and make `ok` false.
+ * Loads `manifestUrl` in Shaka or hls.js on a fresh copy of the test page, waits for the first frame,
+ * plays for playSeconds, then seeks (paused) to every seekTo time and screenshots the <video>
+ * (1280x720 at 0,0). Never throws for playback problems: they are reported in `errors` and make `ok`
+ * false.
  */
 export async function play(page: Page, opts: PlayOptions): Promise<PlayResult> {
-  if (opts.player !== 'shaka') throw new Error(`player ${String(opts.player)} not supported`);
+  if (opts.player !== 'shaka' && opts.player !== 'hlsjs') throw new Error(`player ${String(opts.player)} not supported`);
+  if (opts.player === 'hlsjs' && (opts.clearKeys || opts.licenseServer)) {
+    throw new Error('clearKeys and licenseServer are Shaka options; hls.js fetches EXT-X-KEY URIs itself');
+  }
   const started = Date.now();
   const firstFrameTimeoutMs = opts.firstFrameTimeoutMs ?? 8000;
   const playSeconds = opts.playSeconds ?? 2;
@@ -328,6 +371,7 @@ export async function play(page: Page, opts: PlayOptions): Promise<PlayResult> {
     await page.waitForFunction(() => (globalThis as unknown as Partial<W>).H?.ready === true, undefined, { timeout: 10_000 });
 
     const pageOpts = {
+      player: opts.player,
       manifestUrl: opts.manifestUrl,
       clearKeys: opts.clearKeys,
       licenseServer: opts.licenseServer,

@@ -196,8 +196,15 @@ describe('fail closed', () => {
       const tail = clear.body.subarray(clear.body.length - 4096);
       expect(enc.body.includes(tail)).toBe(false);
     }
-    expect((await get('/drm/bframes.mp4/index.m3u8')).status).toBe(404);
-    expect((await get('/drm/bframes.mp4/ts/v1/1.ts')).status).toBe(404);
+    // The MPEG-TS output is encrypted too (AES-128 by default): no sync byte at packet starts, no clear bytes.
+    expect((await get('/drm/bframes.mp4/index.m3u8')).status).toBe(200);
+    const clearTs = await get('/clear/bframes.mp4/ts/v1/1.ts');
+    const encTs = await get('/drm/bframes.mp4/ts/v1/1.ts');
+    expect(encTs.status).toBe(200);
+    expect(encTs.body.length % 16).toBe(0);
+    expect(encTs.body.length).toBeGreaterThan(clearTs.body.length);
+    expect(encTs.body[0] === 0x47 && encTs.body[188] === 0x47).toBe(false);
+    expect(encTs.body.includes(clearTs.body.subarray(clearTs.body.length - 4096))).toBe(false);
   });
 
   it('refuses a file whose sidecar is missing or malformed (503) and logs the sidecar', async () => {

@@ -11,6 +11,12 @@ export interface MediaPlaylistOptions {
   readonly query?: string;
   /** Full #EXT-X-KEY lines, written verbatim before EXT-X-MAP and the first segment. */
   readonly keyLines?: readonly string[];
+  /**
+   * A full #EXT-X-KEY line written before each segment, given the segment's number (its URL number and
+   * media sequence number, from FIRST_SEGMENT_NUMBER): for AES-128 and SAMPLE-AES TS with an explicit
+   * IV per segment. With keyLines too, those come first.
+   */
+  readonly segmentKeyLine?: (segmentNumber: number) => string;
 }
 
 const MICROS = 1_000_000;
@@ -26,6 +32,8 @@ export function buildMediaPlaylist(
   const keyLines = opts.keyLines ?? [];
   checkTagLines(keyLines, '#EXT-X-KEY');
   const micros = segmentMicros(rendition);
+  const perSegment = opts.segmentKeyLine ? micros.map((_, i) => opts.segmentKeyLine!(i + FIRST_SEGMENT_NUMBER)) : [];
+  checkTagLines(perSegment, '#EXT-X-KEY');
   // RFC 8216 §4.3.3.1: each EXTINF *as written*, rounded to the nearest integer, must be <= the target
   // duration; rounding the printed microseconds (not the exact ratio) keeps the two consistent.
   let target = 1;
@@ -33,7 +41,7 @@ export function buildMediaPlaylist(
 
   const lines = [
     '#EXTM3U',
-    `#EXT-X-VERSION:${Math.max(BASE_VERSION[variant], versionForKeyLines(keyLines))}`,
+    `#EXT-X-VERSION:${Math.max(BASE_VERSION[variant], versionForKeyLines(keyLines), versionForKeyLines(perSegment))}`,
     `#EXT-X-TARGETDURATION:${target}`,
     // Sequence numbers equal the URL segment numbers (1-based). With AES-128 and no IV attribute a
     // player uses the sequence number as IV, so the encryptor must then use the segment number.
@@ -44,6 +52,8 @@ export function buildMediaPlaylist(
   ];
   if (variant === 'fmp4') lines.push(`#EXT-X-MAP:URI="${appendQuery(hlsInitName(rendition.id), opts.query)}"`);
   micros.forEach((us, i) => {
+    const key = perSegment[i];
+    if (key !== undefined) lines.push(key);
     lines.push(
       `#EXTINF:${formatScaled(us, 6)},`,
       appendQuery(hlsSegmentName(variant, rendition.id, i + FIRST_SEGMENT_NUMBER), opts.query),

@@ -44,12 +44,20 @@ const HEVC_NAL_VPS = 32;
 const HEVC_NAL_PPS = 34;
 const HEVC_NAL_AUD = 35;
 
+/**
+ * Writes the bytes of the NAL unit sample[start, end) (after its start code) to the sink. The default
+ * copies them; SAMPLE-AES writes its encrypted NAL units re-escaped (longer) instead.
+ */
+export type NalBodyWriter = (sink: ByteSink, sample: Uint8Array, start: number, end: number) => void;
+
 export interface AnnexbParams {
   readonly codec: NalCodec;
   /** Bytes of each NAL length prefix in the samples (1, 2 or 4). */
   readonly nalLengthSize: number;
   /** The configuration's parameter sets as Annex B (see parameterSetsAnnexb), inserted before sync samples. */
   readonly parameterSets: Uint8Array;
+  /** How each NAL unit of the samples is written; a plain copy when absent. */
+  readonly nalBody?: NalBodyWriter;
 }
 
 /** Joins parameter sets (VPS, SPS, PPS in decoding order) into one Annex B block, each after a start code. */
@@ -95,7 +103,7 @@ export function hasInBandParameterSets(sample: Uint8Array, codec: NalCodec, nalL
  * a 4-byte start code.
  */
 export function writeAccessUnit(sink: ByteSink, sample: Uint8Array, isSync: boolean, params: AnnexbParams): void {
-  const { codec, nalLengthSize } = params;
+  const { codec, nalLengthSize, nalBody } = params;
   const aud = codec === 'avc' ? AVC_AUD : HEVC_AUD;
   sink.write(aud, 0, aud.length);
   if (isSync && params.parameterSets.length > 0 && !hasInBandParameterSets(sample, codec, nalLengthSize)) {
@@ -104,7 +112,8 @@ export function writeAccessUnit(sink: ByteSink, sample: Uint8Array, isSync: bool
   forEachNal(sample, nalLengthSize, (start, end) => {
     if (end === start || isAud(codec, nalType(codec, sample[start]!))) return;
     sink.write(START_CODE, 0, START_CODE.length);
-    sink.write(sample, start, end);
+    if (nalBody === undefined) sink.write(sample, start, end);
+    else nalBody(sink, sample, start, end);
   });
 }
 

@@ -17,6 +17,9 @@ export const AUDIO_PID = 0x101;
 export const STREAM_TYPE_H264 = 0x1b;
 export const STREAM_TYPE_HEVC = 0x24;
 export const STREAM_TYPE_AAC_ADTS = 0x0f;
+/** HLS SAMPLE-AES (Apple's MPEG-2 Stream Encryption Format): encrypted H.264 and ADTS AAC. */
+export const STREAM_TYPE_H264_SAMPLE_AES = 0xdb;
+export const STREAM_TYPE_AAC_SAMPLE_AES = 0xcf;
 
 const TABLE_ID_PAT = 0x00;
 const TABLE_ID_PMT = 0x02;

@@ -4,6 +4,9 @@
  *
  * Two passes over the samples: the first measures every PES and decides its packet count, so the
  * output is allocated once at its exact size; the second writes the packets in place.
+ *
+ * With `sampleAes`, the samples are encrypted first (HLS SAMPLE-AES, see sample-aes.ts), and both
+ * passes run over the encrypted copy; without it nothing on the clear path changes.
  */
 
 import { parseAudioSpecificConfig } from '../../media/codec/aac.js';
@@ -37,6 +40,16 @@ import {
   writePmt,
 } from './psi.js';
 import type { Pmt, PmtStream } from './psi.js';
+import {
+  SAMPLE_AES_PMT_VERSION,
+  encryptAudioSamples,
+  encryptVideoSamples,
+  sampleAesAudioStream,
+  sampleAesVideoStream,
+} from './sample-aes.js';
+import type { SampleAesKey } from './sample-aes.js';
+
+export type { SampleAesKey };
 
 /**
  * Added to every PTS, DTS and PCR (90 kHz): 10 s. The common timeline starts at 0, but decode times
@@ -69,6 +82,12 @@ export interface TsSegmentInput {
   readonly sampleData: Uint8Array;
   /** 0-based index of this segment in the title (continuity counters of PAT and PMT). */
   readonly segmentIndex: number;
+  /**
+   * HLS METHOD=SAMPLE-AES (H.264 and AAC only): the EXT-X-KEY key and the segment's IV, 16 bytes
+   * each. The playlist must state the IV explicitly (hls.js treats a SAMPLE-AES key without IV= as
+   * clear).
+   */
+  readonly sampleAes?: SampleAesKey;
 }
 
 /** A track time (track timescale, before the edit list) as a 90 kHz TS timestamp. */
@@ -80,6 +99,13 @@ export function toTsTime(track: Track, t: number): number {
 type Elementary =
   | { readonly kind: 'video'; readonly stream: PmtStream; readonly streamId: number; readonly annexb: AnnexbParams }
   | { readonly kind: 'audio'; readonly stream: PmtStream; readonly streamId: number; readonly aac: AacConfig };
+
+/** What a segment muxes: the track's elementary stream and the sample bytes, clear or encrypted. */
+interface SegmentSource {
+  readonly es: Elementary;
+  readonly input: TsSegmentInput;
+  readonly pmtVersion: number;
+}
 
 /** The PMT entry for a track sent in the clear: PID, stream_type and (audio) its language. */
 export function tsStreamFor(track: Track): PmtStream {
@@ -139,6 +165,35 @@ function elementaryFor(track: Track): Elementary {
     default:
       throw new PackagerError(ErrorCode.UNSUPPORTED_CODEC, `sample entry ${String(entry)} cannot be muxed to TS`);
   }
+}
+
+/**
+ * The SAMPLE-AES form of a segment: samples encrypted into a copy, the PMT entry with the encrypted
+ * stream type and descriptors, and (video) the NAL writer that re-escapes encrypted NAL units.
+ */
+function sampleAesSource(input: TsSegmentInput, keys: SampleAesKey): SegmentSource {
+  const { track, start, end, sampleData } = input;
+  const clear = elementaryFor(track);
+  if (clear.kind === 'video') {
+    if (clear.annexb.codec !== 'avc') {
+      throw new PackagerError(
+        ErrorCode.UNSUPPORTED_CODEC,
+        'SAMPLE-AES in MPEG-TS is defined for H.264 and AAC only; use fMP4 (cbcs) for HEVC',
+      );
+    }
+    const enc = encryptVideoSamples(track, start, end, sampleData, clear.annexb.nalLengthSize, keys);
+    return {
+      es: { ...clear, stream: sampleAesVideoStream(clear.stream), annexb: { ...clear.annexb, nalBody: enc.nalBody } },
+      input: { ...input, sampleData: enc.data },
+      pmtVersion: SAMPLE_AES_PMT_VERSION,
+    };
+  }
+  const stream = sampleAesAudioStream(clear.stream, track.codecConfig, clear.aac);
+  return {
+    es: { ...clear, stream },
+    input: { ...input, sampleData: encryptAudioSamples(track, start, end, sampleData, keys) },
+    pmtVersion: SAMPLE_AES_PMT_VERSION,
+  };
 }
 
 /** ISO_639_language_descriptor (tag 0x0A), audio_type 0; nothing for 'und' or a malformed code. */
@@ -307,16 +362,19 @@ function validate(input: TsSegmentInput): void {
 
 export function buildTsSegment(input: TsSegmentInput): Uint8Array {
   validate(input);
-  const { track, sampleData, segmentIndex } = input;
-  const es = elementaryFor(track);
-  const plan = es.kind === 'video' ? planVideo(input, es.annexb) : planAudio(input);
+  const source: SegmentSource = input.sampleAes
+    ? sampleAesSource(input, input.sampleAes)
+    : { es: elementaryFor(input.track), input, pmtVersion: 0 };
+  const { es, pmtVersion } = source;
+  const { track, sampleData, segmentIndex } = source.input;
+  const plan = es.kind === 'video' ? planVideo(source.input, es.annexb) : planAudio(source.input);
   const esPackets = assignPackets(plan);
 
   const out = new Uint8Array((2 + esPackets) * TS_PACKET_SIZE);
   // One PAT and one PMT per segment, so CC = segment index keeps them continuous across segments.
   const psiCc = segmentIndex % CC_MODULUS;
   writePat(out, 0, psiCc, PMT_PID);
-  writePmt(out, TS_PACKET_SIZE, psiCc, { pcrPid: es.stream.pid, streams: [es.stream] });
+  writePmt(out, TS_PACKET_SIZE, psiCc, { pcrPid: es.stream.pid, streams: [es.stream], version: pmtVersion });
 
   const packetizer = new PesPacketizer(out, 2 * TS_PACKET_SIZE);
   const header = new Uint8Array(MAX_PES_HEADER_LENGTH);

@@ -205,7 +205,7 @@ describe('drm errors', () => {
     [
       'a static key missing',
       inFile(`drm static kid=${KEY};`),
-      'x.conf:3:7: drm static needs key=...: expected drm static key=HEX32 [kid=UUID]',
+      'x.conf:3:7: drm static needs key=...: expected drm static key=HEX32|v1:WRAPPED [kid=UUID]',
     ],
     [
       'a bad kid',
@@ -218,9 +218,9 @@ describe('drm errors', () => {
     [
       'an unknown option',
       inFile('drm keyos userkey=u foo=bar;'),
-      "x.conf:3:23: unknown option 'foo' for drm keyos: expected userkey, server_key, url, dash, hls",
+      "x.conf:3:23: unknown option 'foo' for drm keyos: expected userkey, server_key, url, dash, hls, ts",
     ],
-    ['an option to drm local', inFile('drm local key=1;'), "x.conf:3:13: unknown option 'key' for drm local: expected dash, hls"],
+    ['an option to drm local', inFile('drm local key=1;'), "x.conf:3:13: unknown option 'key' for drm local: expected dash, hls, ts"],
     [
       'keyos without userkey',
       inFile('drm keyos url=https://k;'),
@@ -259,3 +259,32 @@ describe('error order', () => {
     expectError('file a { path /a; segment_duration 0; }\nfile a { path /b; }', 'x.conf:1:36: segment_duration 0 is out of range 1..60 seconds');
   });
 });
+
+describe('access control and key storage errors', () => {
+  const SECRET = 'a-token-secret-of-32-characters-1';
+  it.each([
+    ['a short token_secret', inFile('token_secret short;'), "x.conf:3:16: token_secret is too short (5 characters): at least 32, e.g. the output of 'openssl rand -hex 32'"],
+    ['a short second token_secret', `token_secret ${SECRET} abc;`, 'x.conf:1:48: token_secret is too short (3 characters): at least 32, e.g. the output of \'openssl rand -hex 32\''],
+    ['the same token_secret twice', `token_secret ${SECRET} ${SECRET};`, 'x.conf:1:48: the same token_secret is given twice'],
+    ['token_secret off with a value', inStream(`token_secret off ${SECRET};`), "x.conf:3:20: unexpected 'value': 'token_secret off' takes nothing else"],
+    ['token_secret without a value', inFile('token_secret;'), 'x.conf:3:15: missing value: expected token_secret SECRET [OLD_SECRET ...] or token_secret off'],
+    ['a repeated token_secret', `${inFile(`token_secret ${SECRET};`)}`.replace('}', `  token_secret ${SECRET};\n}`), "x.conf:4:3: duplicate 'token_secret' (first at 3:3)"],
+    ['an auth URL that is not http', inFile('auth ftp://a/b;'), "x.conf:3:8: invalid auth URL 'ftp://a/b': expected an http:// or https:// URL"],
+    ['auth without a URL', 'auth;', 'x.conf:1:5: missing value: expected auth URL or auth off'],
+    ['auth with two URLs', inStream('auth http://a http://b;'), "x.conf:3:17: unexpected 'http://b': expected auth URL or auth off"],
+    ['kek_file in a block', inFile('kek_file /k;'), "x.conf:3:3: unknown directive 'kek_file' in a file block (allowed in top level)"],
+    ['key_rate_limit in a block', inFile('key_rate_limit off;'), "x.conf:3:3: unknown directive 'key_rate_limit' in a file block (allowed in top level)"],
+    ['a bad burst', 'key_rate_limit 0 5;', "x.conf:1:16: invalid burst '0': expected a whole number of requests, at least 1"],
+    ['a bad rate', 'key_rate_limit 10 -1;', "x.conf:1:19: invalid rate '-1': expected a number more than zero"],
+    ['a burst without a rate', 'key_rate_limit 10;', 'x.conf:1:18: missing value: expected key_rate_limit BURST PER_SECOND or key_rate_limit off'],
+    ['a bad ts method', inFile('drm local ts=aes;'), "x.conf:3:13: ts= must be aes-128 or sample-aes, not 'aes'"],
+    ['a malformed wrapped key', inFile('drm static key=v1:abc;'), "x.conf:3:14: invalid wrapped key: expected v1: and 64 base64url characters, as 'packager wrap-key' prints"],
+  ])('%s', (_what, text, expected) => expectError(text, expected));
+
+  it('never echoes a token secret or a key in a message', () => {
+    const secret = 'x'.repeat(31);
+    expect(errorOf(inFile(`token_secret ${secret};`)).message).not.toContain(secret);
+    expect(errorOf(inFile(`token_secret off ${'y'.repeat(40)};`)).message).not.toContain('yyyy');
+  });
+});
+

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Config, DrmConfig, StreamConfig } from '../../../src/config/model.js';
 import { parseConfig } from '../../../src/config/parse.js';
 
-const DEFAULT_SCHEMES = { dash: 'cenc', hls: 'cbcs' } as const;
+const DEFAULT_SCHEMES = { dash: 'cenc', hls: 'cbcs', ts: 'aes-128' } as const;
 
 const FILE = '/etc/packager/test.conf';
 
@@ -198,7 +198,8 @@ describe('parseConfig: defaults and values', () => {
 describe('parseConfig: drm forms', () => {
   it('reads drm local', () => {
     expect(drmOf('drm local;')).toStrictEqual({ kind: 'local', options: {}, pos: at(3, 3), schemes: DEFAULT_SCHEMES });
-    expect(drmOf('drm local dash=cbcs hls=cenc;')?.schemes).toStrictEqual({ dash: 'cbcs', hls: 'cenc' });
+    expect(drmOf('drm local dash=cbcs hls=cenc;')?.schemes).toStrictEqual({ dash: 'cbcs', hls: 'cenc', ts: 'aes-128' });
+    expect(drmOf('drm local ts=sample-aes;')?.schemes).toStrictEqual({ dash: 'cenc', hls: 'cbcs', ts: 'sample-aes' });
   });
 
   it('reads drm static with and without kid', () => {
@@ -272,5 +273,45 @@ describe('parseConfig: paths', () => {
 
   it('keeps spaces and # inside quoted paths', () => {
     expect(onlyFile("file a { path '/media/my films #1'; }").path).toBe('/media/my films #1');
+  });
+});
+
+describe('parseConfig: access control and key storage', () => {
+  const S1 = 'a-token-secret-of-32-characters-1';
+  const S2 = 'another-secret-of-32-characters-2';
+
+  it('reads token_secret, auth, kek_file and key_rate_limit at top level', () => {
+    const config = parseConfig(
+      `token_secret ${S1} ${S2};\nauth https://auth.example/check?site=1;\nkek_file keys/kek;\nkey_rate_limit 40 2.5;\nfile a { path /x; }`,
+      FILE,
+    );
+    expect(config.tokenSecrets).toEqual([S1, S2]);
+    expect(config.auth).toBe('https://auth.example/check?site=1');
+    expect(config.kekFile).toBe(resolve('/etc/packager/keys/kek'));
+    expect(config.keyRateLimit).toEqual({ burst: 40, perSecond: 2.5 });
+    expect(config.at).toMatchObject({ token_secret: at(1, 1), auth: at(2, 1), kek_file: at(3, 1), key_rate_limit: at(4, 1) });
+    expect(parseConfig('key_rate_limit off;', FILE).keyRateLimit).toBe(false);
+  });
+
+  it('reads token_secret and auth per file and stream block, and their off forms', () => {
+    const f = onlyFile(`file a {\n  path /x;\n  token_secret "${S1}";\n  auth http://127.0.0.1:9000/auth;\n}`);
+    expect(f.tokenSecrets).toEqual([S1]);
+    expect(f.auth).toBe('http://127.0.0.1:9000/auth');
+    expect(f.at).toMatchObject({ token_secret: at(3, 3), auth: at(4, 3) });
+    const off = onlyFile('file a { path /x; token_secret off; auth off; }');
+    expect(off.tokenSecrets).toEqual([]);
+    expect(off.auth).toBe(false);
+    const s = onlyStream(`  token_secret ${S2};\n  auth http://a/b;`);
+    expect(s.tokenSecrets).toEqual([S2]);
+    expect(s.auth).toBe('http://a/b');
+    // Nothing said: nothing in the model (the defaults apply at run time).
+    const none = onlyFile('file a { path /x; }');
+    expect('tokenSecrets' in none || 'auth' in none).toBe(false);
+  });
+
+  it('reads drm ts= and a wrapped static key', () => {
+    expect(drmOf('drm local ts=sample-aes hls=cenc;')?.schemes).toStrictEqual({ dash: 'cenc', hls: 'cenc', ts: 'sample-aes' });
+    const wrapped = `v1:${'A'.repeat(64)}`;
+    expect(drmOf(`drm static key=${wrapped} kid=5d6e1c3a-2f1b-4d8e-9a6b-0c1d2e3f4a5b;`)).toMatchObject({ kind: 'static', key: wrapped });
   });
 });

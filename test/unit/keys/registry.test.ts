@@ -8,7 +8,7 @@ import { createKeyProvider } from '../../../src/keys/registry.js';
 import { StaticKeyProvider } from '../../../src/keys/static.js';
 import { hex } from './helpers.js';
 
-const base = { options: {}, pos: { file: 'x.conf', line: 1, column: 1 }, schemes: { dash: 'cenc', hls: 'cbcs' } } as const;
+const base = { options: {}, pos: { file: 'x.conf', line: 1, column: 1 }, schemes: { dash: 'cenc', hls: 'cbcs', ts: 'aes-128' } } as const;
 const KID = parseKid('5d6e1c3a-2f1b-4d8e-9a6b-0c1d2e3f4a5b');
 const SECRET = new Uint8Array(32).fill(9);
 const ctx = { contentId: 'drm/movie.mp4' };

@@ -111,4 +111,27 @@ describe('buildMediaPlaylist', () => {
       PackagerError,
     );
   });
+
+  it('writes a key line before every segment with segmentKeyLine, given the segment number', () => {
+    const p = buildPresentation(plan([video24(1)]));
+    const iv = (n: number): string => `0x${n.toString(16).padStart(32, '0')}`;
+    const text = buildMediaPlaylist(p, p.video[0]!, 'ts', {
+      query: 'token=t',
+      segmentKeyLine: (n) => `#EXT-X-KEY:METHOD=AES-128,URI="/keys/k?token=t",IV=${iv(n)}`,
+    });
+    const { manifest, warnings } = parseM3u8(text);
+    expect(warnings).toEqual([]);
+    expect(manifest.version).toBe(3);
+    expect(manifest.segments.map((s) => [s.uri, s.key?.method, s.key?.uri, Array.from(s.key!.iv!, (w) => w.toString(16).padStart(8, '0')).join('')])).toEqual([
+      ['v1/1.ts?token=t', 'AES-128', '/keys/k?token=t', '00000000000000000000000000000001'],
+      ['v1/2.ts?token=t', 'AES-128', '/keys/k?token=t', '00000000000000000000000000000002'],
+      ['v1/3.ts?token=t', 'AES-128', '/keys/k?token=t', '00000000000000000000000000000003'],
+    ]);
+    // Each key line directly precedes its segment's EXTINF.
+    expect(text).toContain(`#EXT-X-KEY:METHOD=AES-128,URI="/keys/k?token=t",IV=${iv(2)}\n#EXTINF:4.000000,\nv1/2.ts?token=t\n`);
+    // SAMPLE-AES lines raise the version to 5; a line that is not one tag is refused.
+    const sa = buildMediaPlaylist(p, p.video[0]!, 'ts', { segmentKeyLine: () => '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="k",IV=0x00000000000000000000000000000001' });
+    expect(parseM3u8(sa).manifest.version).toBe(5);
+    expect(() => buildMediaPlaylist(p, p.video[0]!, 'ts', { segmentKeyLine: () => '#EXT-X-KEY:METHOD=NONE\nx.ts' })).toThrow(PackagerError);
+  });
 });

@@ -1,12 +1,15 @@
 /**
- * Differential tests: the fast ciphers (batched ECB keystream + per-sample CTR for cenc; gathered crypt
- * blocks through one running CBC cipher for cbcs) against the block-by-block reference, on random data
- * and random subsample maps. ffmpeg is the end-to-end oracle elsewhere (encrypt-fragment.test.ts).
+ * Differential tests: the fast ciphers (cenc: ECB keystream windows XORed by the SIMD kernels, or a CTR
+ * cipher per sample; cbcs: short chains in lock step through ECB, long ones gathered through one running
+ * CBC cipher) against the block-by-block reference, on random data and random subsample maps, each
+ * path forced on its own and mixed. ffmpeg is the end-to-end oracle elsewhere (encrypt-fragment.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { encryptCbcs } from '../../../src/protect/cbcs-cipher.js';
 import { encryptCenc } from '../../../src/protect/cenc-cipher.js';
+import { writeSampleIv } from '../../../src/protect/iv.js';
 import type { SampleRanges } from '../../../src/protect/ranges.js';
+import { simdKernels } from '../../../src/protect/simd.js';
 import { referenceCbcs, referenceCenc } from './reference-cipher.js';
 
 /** Deterministic PRNG (mulberry32) so a failure reproduces. */
@@ -103,7 +106,32 @@ function checkSums(c: Case): void {
 const KEY = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
 const IV16 = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
 
-describe('encryptCenc matches the block-by-block CTR reference', () => {
+/** cenc paths: the default mix, every sample through a CTR cipher of its own, every sample through the windows. */
+const CENC_PATHS = [
+  ['mixed', undefined],
+  ['own CTR ciphers', 0],
+  ['keystream windows', Infinity],
+] as const;
+
+/** Each cenc path against the reference (computed once: it is the slow part). */
+function checkCenc(ranges: SampleRanges, ivs: Uint8Array, what: string): void {
+  const slow = ranges.data.slice();
+  referenceCenc(withData(ranges, slow), KEY, ivs);
+  for (const [path, ownCipherFrom] of CENC_PATHS) {
+    const fast = ranges.data.slice();
+    encryptCenc(withData(ranges, fast), KEY, ivs, ownCipherFrom);
+    expect(Buffer.compare(fast, slow), `${what}, ${path}`).toBe(0);
+    // Decrypting (the same operation) restores the input.
+    encryptCenc(withData(ranges, fast), KEY, ivs, ownCipherFrom);
+    expect(Buffer.compare(fast, ranges.data), `${what}, ${path}, decrypted`).toBe(0);
+  }
+}
+
+describe('encryptCenc matches the block-by-block CTR reference, on each path', () => {
+  it('has the SIMD kernels on this platform (else only the CTR fallback is tested)', () => {
+    expect(simdKernels).toBeDefined();
+  });
+
   it.each([
     ['whole samples', false, false],
     ['16-aligned subsamples', true, true],
@@ -116,19 +144,59 @@ describe('encryptCenc matches the block-by-block CTR reference', () => {
       const ivs = bytes(8 * c.ranges.sizes.length, rand);
       // All-ones IVs: the counter block is IV || n with n from 0, so nothing may carry into the IV half.
       if (seed % 3 === 0) for (let i = 0; i < ivs.length; i++) ivs[i] = 0xff;
-      const fast = c.ranges.data.slice();
-      const slow = c.ranges.data.slice();
-      encryptCenc(withData(c.ranges, fast), KEY, ivs);
-      referenceCenc(withData(c.ranges, slow), KEY, ivs);
-      expect(Buffer.compare(fast, slow), `seed ${seed}`).toBe(0);
-      // Decrypting (the same operation) restores the input.
-      encryptCenc(withData(c.ranges, fast), KEY, ivs);
-      expect(Buffer.compare(fast, c.ranges.data), `seed ${seed}`).toBe(0);
+      checkCenc(c.ranges, ivs, `seed ${seed}`);
+    }
+  });
+
+  it('1- and 15-byte samples and tails, samples straddling the 64 KB windows, IVs wrapping at 2^64', () => {
+    for (let seed = 1; seed <= 8; seed++) {
+      const rand = rng(1000 + seed);
+      const shapes = [1, 15, 16, 17, 31, 33, 1023, 65536 + 1, 65536 + 15, 100_000];
+      const n = 5 + ((rand() * 40) | 0);
+      const sizes = new Uint32Array(n);
+      for (let k = 0; k < n; k++) sizes[k] = shapes[(rand() * shapes.length) | 0]!;
+      const index = new Uint32Array(n + 1);
+      const clear: number[] = [];
+      const prot: number[] = [];
+      for (let k = 0; k < n; k++) {
+        const size = sizes[k]!;
+        if (size > 40 && rand() < 0.7) {
+          // (clear, whole blocks), then (clear, a 1- or 15-byte protected tail).
+          const tail = rand() < 0.5 ? 1 : 15;
+          const c0 = 1 + ((rand() * 20) | 0);
+          const p0 = (size - c0 - tail - 7) & ~15;
+          clear.push(c0, size - c0 - p0 - tail);
+          prot.push(p0, tail);
+        } else {
+          clear.push(0);
+          prot.push(size);
+        }
+        index[k + 1] = clear.length;
+      }
+      const payload = sizes.reduce((a, b) => a + b, 0);
+      const at = (rand() * 37) | 0;
+      const data = bytes(at + payload + 5, rand);
+      const sub = seed % 2 ? undefined : { index, clearBytes: Uint32Array.from(clear), protectedBytes: Uint32Array.from(prot) };
+      // IV base a few samples short of 2^64: IV_k = base + k wraps to 0 within the run.
+      const short = (rand() * 4) | 0;
+      const base = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff - short]);
+      const ivs = new Uint8Array(8 * n);
+      for (let k = 0; k < n; k++) writeSampleIv(base, k, ivs, 8 * k);
+      expect(Array.from(ivs.subarray(8 * (short + 1), 8 * (short + 2)))).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+      checkCenc({ data, at, sizes, subsamples: sub }, ivs, `seed ${seed}`);
     }
   });
 });
 
-describe('encryptCbcs matches the block-by-block CBC pattern reference', () => {
+/** cbcs paths: the default mix, all chains through the CBC cipher, all in lock step, and a low threshold. */
+const CBCS_PATHS = [
+  ['mixed', undefined],
+  ['CBC cipher only', 0],
+  ['lock step only', Infinity],
+  ['lock step up to 3 blocks', 3],
+] as const;
+
+describe('encryptCbcs matches the block-by-block CBC pattern reference, on each path', () => {
   it.each([
     ['1:9 video pattern over subsamples', true, 1, 9],
     ['0:0 whole blocks of whole samples (audio)', false, 0, 0],
@@ -139,14 +207,16 @@ describe('encryptCbcs matches the block-by-block CBC pattern reference', () => {
     for (let seed = 100; seed < 140; seed++) {
       const c = randomCase(seed, withSub, false);
       checkSums(c);
-      const fast = c.ranges.data.slice();
       const slow = c.ranges.data.slice();
-      encryptCbcs(withData(c.ranges, fast), KEY, IV16, { cryptByteBlock: crypt, skipByteBlock: skip });
       referenceCbcs(withData(c.ranges, slow), KEY, IV16, crypt, skip);
-      expect(Buffer.compare(fast, slow), `seed ${seed}`).toBe(0);
+      for (const [path, shortChain] of CBCS_PATHS) {
+        const fast = c.ranges.data.slice();
+        encryptCbcs(withData(c.ranges, fast), KEY, IV16, { cryptByteBlock: crypt, skipByteBlock: skip }, shortChain);
+        expect(Buffer.compare(fast, slow), `seed ${seed}, ${path}`).toBe(0);
+      }
       // And the reference decrypter gives the input back.
-      referenceCbcs(withData(c.ranges, fast), KEY, IV16, crypt, skip, true);
-      expect(Buffer.compare(fast, c.ranges.data), `seed ${seed}`).toBe(0);
+      referenceCbcs(withData(c.ranges, slow), KEY, IV16, crypt, skip, true);
+      expect(Buffer.compare(slow, c.ranges.data), `seed ${seed}`).toBe(0);
     }
   });
 
