@@ -75,11 +75,16 @@ export async function readSamples(
       }
       // Several runs with small gaps between them: one read, then the runs are copied into place.
       const from = runs[span.first]!;
-      const scratch = Buffer.allocUnsafe(span.end - from);
-      await readFully(fd, scratch, 0, scratch.length, from).catch(fail);
-      for (let r = span.first; r <= span.last; r += 3) {
-        const rel = runs[r]! - from;
-        into.set(scratch.subarray(rel, rel + runs[r + 1]!), runs[r + 2]!);
+      const length = span.end - from;
+      const scratch = takeScratch(length);
+      try {
+        await readFully(fd, scratch, 0, length, from).catch(fail);
+        for (let r = span.first; r <= span.last; r += 3) {
+          const rel = runs[r]! - from;
+          scratch.copy(into, runs[r + 2]!, rel, rel + runs[r + 1]!);
+        }
+      } finally {
+        giveScratch(scratch);
       }
     }
   };
@@ -99,6 +104,38 @@ export async function readSamples(
 const MAX_GAP = 256 * 1024;
 /** A span is read into one scratch buffer; keep it bounded. */
 const MAX_SPAN = 4 * 1024 * 1024;
+
+/**
+ * Span buffers are reused: a fresh one of a few hundred KB per segment is malloc'd, faulted in and
+ * counted by V8 as external memory (more GCs). It matters most for audio, whose ~50 KB of frames come
+ * out of a ~0.8 MB span of interleaved video: readSamples of a 4 s AAC segment 0.21 -> 0.17 ms (median
+ * of 5 runs; video, 0.75 MB of payload in a 0.8 MB span, within noise). Up to SCRATCH_KEPT buffers are
+ * kept, sized in SCRATCH_STEP steps (at most MAX_SPAN each); each serves one span at a time, from its
+ * read to the last copy out of it. Small spans just allocate.
+ */
+const SCRATCH_KEPT = 4;
+const SCRATCH_STEP = 256 * 1024;
+const scratchKept: Buffer[] = [];
+
+function takeScratch(length: number): Buffer {
+  if (length < SCRATCH_STEP / 4) return Buffer.allocUnsafe(length);
+  for (let i = 0; i < scratchKept.length; i++) {
+    if (scratchKept[i]!.length >= length) return scratchKept.splice(i, 1)[0]!;
+  }
+  return Buffer.allocUnsafeSlow(Math.ceil(length / SCRATCH_STEP) * SCRATCH_STEP);
+}
+
+function giveScratch(b: Buffer): void {
+  if (b.length < SCRATCH_STEP) return;
+  if (scratchKept.length < SCRATCH_KEPT) {
+    scratchKept.push(b);
+    return;
+  }
+  // Full: keep the larger buffers (they serve any span).
+  let smallest = 0;
+  for (let i = 1; i < scratchKept.length; i++) if (scratchKept[i]!.length < scratchKept[smallest]!.length) smallest = i;
+  if (scratchKept[smallest]!.length < b.length) scratchKept[smallest] = b;
+}
 
 interface Span {
   /** Indices (into the flat runs array) of its first and last run, and the file offset where it ends. */
