@@ -12,11 +12,15 @@ import { planSegments } from '../segment/plan.js';
 import { keyidCommand } from './keyid.js';
 import { tokenCommand } from './token.js';
 import { wrapKeyCommand } from './wrap-key.js';
+import cluster from 'node:cluster';
+import { parseWorkers, runPrimary } from './cluster.js';
 
 const USAGE = `usage: packager <command> [options]
 
 commands:
-  serve [--config FILE] [--listen HOST:PORT]   start the server (PORT in the environment overrides the config's port)
+  serve [--config FILE] [--listen HOST:PORT] [--workers N|auto]
+                                               start the server (PORT in the environment overrides the config's port);
+                                               --workers: one process per core (node:cluster), same config and port
   check FILE                                   validate a config file; prints file:line:column: message on error
   inspect MEDIA.mp4 [--segment-duration S] [--json]
                                                tracks, codecs, durations and the segment plan of an MP4
@@ -64,13 +68,28 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, listen: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, listen: { type: 'string' }, workers: { type: 'string' } } });
   const configPath = resolve(values.config ?? DEFAULT_CONFIG);
+  if (values.workers !== undefined && cluster.isPrimary) {
+    const count = parseWorkers(values.workers);
+    if (count === undefined) {
+      process.stderr.write(`packager: --workers takes a number 1..256 or auto, not '${values.workers}'\n`);
+      return 2;
+    }
+    // Fail here, once, on a config that cannot be served, rather than in a loop of dying workers.
+    assertServable(await loadConfig(configPath));
+    return runPrimary(count, process.stdout);
+  }
   const running = await startServer({ configPath, ...(values.listen ? { listen: values.listen } : {}) });
-  process.stdout.write(`packager listening on ${running.url} (config ${configPath})\n`);
-  for (const line of await exampleUrls(running.state.config, running.url, (loc) => !isOpen(running.state.policy.guardOf(loc)))) process.stdout.write(`${line}\n`);
+  if (cluster.isWorker) {
+    process.send?.({ type: 'listening', url: running.url });
+  } else {
+    process.stdout.write(`packager listening on ${running.url} (config ${configPath})\n`);
+    for (const line of await exampleUrls(running.state.config, running.url, (loc) => !isOpen(running.state.policy.guardOf(loc)))) process.stdout.write(`${line}\n`);
+  }
+  // Graceful: stop accepting, finish the responses in flight (10 s at most), close the watchers, exit 0.
   const stop = (signal: string): void => {
-    process.stdout.write(`${signal}: shutting down\n`);
+    if (!cluster.isWorker) process.stdout.write(`${signal}: shutting down\n`);
     void running.close().then(() => process.exit(0));
   };
   process.once('SIGINT', () => stop('SIGINT'));

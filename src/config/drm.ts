@@ -1,5 +1,5 @@
 import { ConfigError } from './errors.js';
-import type { CencScheme, DrmConfig, DrmKind, SourcePos, TsMethod } from './model.js';
+import type { CencScheme, DrmConfig, DrmKind, DrmSystemName, SourcePos, TsMethod } from './model.js';
 import type { Directive } from './syntax.js';
 import type { Token } from './tokenizer.js';
 import { parseHeaderName, parseHttpUrl, parseNonEmpty, parseStaticKey, parseUuid, splitOption } from './validate.js';
@@ -23,11 +23,97 @@ const tsMethod: OptionCheck = (t, value, key) => {
   if (value !== 'aes-128' && value !== 'sample-aes') throw new ConfigError(t, `${key}= must be aes-128 or sample-aes, not '${value}'`);
   return value;
 };
-/** Options every drm kind takes: the scheme of each output (Common Encryption for CMAF, TS method). */
-const SCHEME_OPTIONS: Readonly<Record<string, OptionCheck>> = { dash: scheme, hls: scheme, ts: tsMethod };
-
 const nonEmpty: OptionCheck = (t, value, key) => parseNonEmpty(t, value, key);
 const httpUrl: OptionCheck = (t, value, key) => parseHttpUrl(t, value, key);
+/** Key server timeout per attempt, in seconds (0.1 to 60). */
+const seconds: OptionCheck = (t, value, key) => {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n >= 0.1 && n <= 60)) throw new ConfigError(t, `${key}= must be a number of seconds from 0.1 to 60, not '${value}'`);
+  return value;
+};
+const retryCount: OptionCheck = (t, value, key) => {
+  if (!/^[0-5]$/.test(value)) throw new ConfigError(t, `${key}= must be a whole number from 0 to 5, not '${value}'`);
+  return value;
+};
+const DRM_SYSTEM_NAMES: readonly DrmSystemName[] = ['widevine', 'playready', 'fairplay', 'clearkey'];
+const systemsList: OptionCheck = (t, value, key) => {
+  const names = value.split(',').map((s) => s.trim().toLowerCase());
+  for (const n of names) {
+    if (!(DRM_SYSTEM_NAMES as readonly string[]).includes(n)) {
+      throw new ConfigError(t, `${key}= takes a comma-separated list of ${DRM_SYSTEM_NAMES.join(', ')}, not '${n}'`);
+    }
+  }
+  if (new Set(names).size !== names.length) throw new ConfigError(t, `${key}= names a system twice`);
+  return names.join(',');
+};
+const certSource: OptionCheck = (t, value, key) => {
+  if (/^https?:/i.test(value)) return parseHttpUrl(t, value, key);
+  if (!value.startsWith('/')) throw new ConfigError(t, `${key}= must be an absolute file path or an http(s) URL, not '${value}'`);
+  return value;
+};
+const headerName: OptionCheck = (t, value) => parseHeaderName(t, value);
+/**
+ * Options every drm kind takes: the scheme of each output (Common Encryption for CMAF, TS method), the
+ * DRM systems signalled, and the licence proxy's upstreams (see drmSignalling()).
+ */
+const SCHEME_OPTIONS: Readonly<Record<string, OptionCheck>> = {
+  dash: scheme,
+  hls: scheme,
+  ts: tsMethod,
+  systems: systemsList,
+  la_url_widevine: httpUrl,
+  la_url_playready: httpUrl,
+  la_url_fairplay: httpUrl,
+  fairplay_cert: certSource,
+  license_header: headerName,
+  license_auth: nonEmpty,
+  license_auth_url: httpUrl,
+};
+
+/** KeyOS's licence servers (KEYOS.md): the licence proxy's upstreams by default for `drm keyos`. */
+export const KEYOS_LICENSE_URLS = {
+  widevine: 'https://wv-keyos.licensekeyserver.com/',
+  playready: 'https://pr-keyos.licensekeyserver.com/core/rightsmanager.asmx',
+  fairplay: 'https://fp-keyos.licensekeyserver.com/getkey',
+} as const;
+/** The header KeyOS licence servers read the customer's authentication XML from (KEYOS.md). */
+export const KEYOS_AUTH_HEADER = 'customdata';
+
+/** What a protected location signals and where its licence proxy forwards to. */
+export interface DrmSignalling {
+  /** In the order written (or the default order). */
+  systems: DrmSystemName[];
+  /** Upstream licence servers per system (the licence proxy forwards there). */
+  licenseUrls: Partial<Record<'widevine' | 'playready' | 'fairplay', string>>;
+  /** FairPlay application certificate: absolute path or URL. */
+  fairplayCert?: string;
+  /** Header added to upstream licence requests, with its value template or the URL that produces it. */
+  licenseAuth?: { header: string; template?: string; url?: string };
+}
+
+/**
+ * The signalling of a `drm` directive, from its options with the defaults applied: `systems=` (default
+ * clearkey for local and static; widevine,playready,fairplay for keyos and cpix), `la_url_*=` (KeyOS's
+ * licence servers by default for keyos), `fairplay_cert=`, `license_header=` (default `customdata` for
+ * keyos) with `license_auth=TEMPLATE` or `license_auth_url=URL`.
+ */
+export function drmSignalling(drm: DrmConfig): DrmSignalling {
+  const o = drm.options;
+  const remote = drm.kind === 'keyos' || drm.kind === 'cpix';
+  const systems = (o.systems ? o.systems.split(',') : remote ? ['widevine', 'playready', 'fairplay'] : ['clearkey']) as DrmSystemName[];
+  const keyos = drm.kind === 'keyos';
+  const licenseUrls: DrmSignalling['licenseUrls'] = {};
+  for (const s of ['widevine', 'playready', 'fairplay'] as const) {
+    const url = o[`la_url_${s}`] ?? (keyos ? KEYOS_LICENSE_URLS[s] : undefined);
+    if (url !== undefined) licenseUrls[s] = url;
+  }
+  const header = o.license_header ?? (keyos ? KEYOS_AUTH_HEADER : undefined);
+  const auth = header !== undefined && (o.license_auth !== undefined || o.license_auth_url !== undefined)
+    ? { header, ...(o.license_auth !== undefined ? { template: o.license_auth } : {}), ...(o.license_auth_url !== undefined ? { url: o.license_auth_url } : {}) }
+    : undefined;
+  return { systems, licenseUrls, ...(o.fairplay_cert ? { fairplayCert: o.fairplay_cert } : {}), ...(auth ? { licenseAuth: auth } : {}) };
+}
+
 
 const DRM_KINDS: Readonly<Record<DrmKind, DrmKindSpec>> = {
   local: { usage: 'drm local [dash=cenc|cbcs] [hls=cbcs|cenc] [ts=aes-128|sample-aes]', options: {}, required: [], headers: false },
@@ -39,13 +125,13 @@ const DRM_KINDS: Readonly<Record<DrmKind, DrmKindSpec>> = {
   },
   keyos: {
     usage: 'drm keyos userkey=USERKEY [server_key=KEY] [url=URL]',
-    options: { userkey: nonEmpty, server_key: nonEmpty, url: httpUrl },
+    options: { userkey: nonEmpty, server_key: nonEmpty, url: httpUrl, timeout: seconds, retries: retryCount },
     required: ['userkey'],
     headers: false,
   },
   cpix: {
     usage: 'drm cpix url=URL [header NAME=VALUE ...]',
-    options: { url: httpUrl },
+    options: { url: httpUrl, timeout: seconds, retries: retryCount },
     required: ['url'],
     headers: true,
   },
@@ -150,5 +236,11 @@ export function parseDrm(d: Directive, pos: SourcePos): DrmConfig {
   const args = readArgs(rest, kind, spec);
   const missing = spec.required.find((key) => !args.options.has(key));
   if (missing !== undefined) throw new ConfigError(kindToken, `drm ${kind} needs ${missing}=...: expected ${spec.usage}`);
+  if (args.options.has('license_auth') && args.options.has('license_auth_url')) {
+    throw new ConfigError(kindToken, 'give license_auth= (a template) or license_auth_url= (a URL that returns the value), not both');
+  }
+  if ((args.options.has('license_auth') || args.options.has('license_auth_url')) && kind !== 'keyos' && !args.options.has('license_header')) {
+    throw new ConfigError(kindToken, 'license_auth= and license_auth_url= need license_header=NAME (the header the licence server reads)');
+  }
   return build(kind, args, pos);
 }

@@ -21,6 +21,9 @@ export interface SourcePos {
 
 export type DrmKind = 'local' | 'static' | 'keyos' | 'cpix';
 
+/** The DRM systems a location can signal (`drm … systems=`). */
+export type DrmSystemName = 'widevine' | 'playready' | 'fairplay' | 'clearkey';
+
 interface DrmBase {
   /** Every `key=value` option as written (validated), including those copied into typed fields. */
   options: Record<string, string>;
@@ -73,7 +76,19 @@ export interface CpixDrm extends DrmBase {
 
 export type DrmConfig = LocalDrm | StaticDrm | KeyosDrm | CpixDrm;
 
-export type TopLevelDirective = 'http' | 'secret_file' | 'kek_file' | 'token_secret' | 'auth' | 'key_rate_limit' | 'file' | 'stream';
+export type TopLevelDirective =
+  | 'http'
+  | 'secret_file'
+  | 'kek_file'
+  | 'token_secret'
+  | 'auth'
+  | 'key_rate_limit'
+  | 'admin_token'
+  | 'dev_tokens'
+  | 'log_level'
+  | 'access_log'
+  | 'file'
+  | 'stream';
 export type FileDirective = 'path' | 'protocols' | 'segment_duration' | 'drm' | 'token_secret' | 'auth';
 export type StreamDirective = 'input' | 'protocols' | 'resource_id' | 'drm' | 'dvr' | 'segment_duration' | 'token_secret' | 'auth';
 
@@ -162,6 +177,17 @@ export interface Config extends AccessConfig {
   kekFile?: string;
   /** `key_rate_limit BURST PER_SECOND;` (default 20 and 5); false: `key_rate_limit off;`. */
   keyRateLimit?: RateLimitConfig | false;
+  /**
+   * `admin_token SECRET;`: /api and /metrics (and the player's listing and dev tokens) need
+   * `Authorization: Bearer SECRET`. Absent: they answer loopback clients only. Never log it.
+   */
+  adminToken?: string;
+  /** `dev_tokens on;`: the player page may mint access tokens (GET /player/token); off by default. */
+  devTokens?: boolean;
+  /** `log_level debug|info|warn|error;` (default info). */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** `access_log on|off;`: one JSON line per request (default on). */
+  accessLog?: boolean;
   files: FileLocation[];
   streams: StreamConfig[];
   /** Where each top-level directive was written (`file`/`stream`: the first one; see each block's pos). */

@@ -21,6 +21,9 @@ import {
   DEFAULT_SEGMENT_DURATION,
   PROTOCOLS,
   expectArgs,
+  parseAdminToken,
+  parseLogLevel,
+  parseOnOff,
   parseDuration,
   parseListen,
   parseHttpUrl,
@@ -277,6 +280,34 @@ const TOP_SPECS: Readonly<Record<TopLevelDirective, Spec<TopDraft>>> = {
       const rate = d.args[1];
       if (rate === undefined) throw new ConfigError(d.end, 'missing value: expected key_rate_limit BURST PER_SECOND or key_rate_limit off');
       top.config.keyRateLimit = { burst: Number(first.value), perSecond: parsePositive(rate, 'rate') };
+    },
+  },
+  admin_token: {
+    usage: 'admin_token SECRET',
+    args: [1, 1],
+    apply: (d, top) => {
+      top.config.adminToken = parseAdminToken(arg(d, 0));
+    },
+  },
+  dev_tokens: {
+    usage: 'dev_tokens on|off',
+    args: [1, 1],
+    apply: (d, top) => {
+      top.config.devTokens = parseOnOff(arg(d, 0), 'dev_tokens');
+    },
+  },
+  log_level: {
+    usage: 'log_level debug|info|warn|error',
+    args: [1, 1],
+    apply: (d, top) => {
+      top.config.logLevel = parseLogLevel(arg(d, 0));
+    },
+  },
+  access_log: {
+    usage: 'access_log on|off',
+    args: [1, 1],
+    apply: (d, top) => {
+      top.config.accessLog = parseOnOff(arg(d, 0), 'access_log');
     },
   },
   file: { usage: 'file NAME { ... }', args: [1, 1], block: true, repeatable: true, apply: applyFile },

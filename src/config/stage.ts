@@ -1,4 +1,4 @@
-import type { Config, Location, SourcePos } from './model.js';
+import type { Config, SourcePos } from './model.js';
 
 /** Something the config asks for that this build parses but cannot serve yet. */
 export interface UnsupportedFeature {
@@ -12,20 +12,12 @@ interface StageRule {
   find(config: Config): SourcePos[];
 }
 
-function locations(config: Config): Location[] {
-  return [...config.files, ...config.streams];
-}
-
 /**
  * What the server cannot serve yet. The one list to edit as features land: delete a rule once the
  * feature is served end to end.
  */
 const NOT_SERVED_YET: readonly StageRule[] = [
   { message: 'live streams are not served yet', find: (c) => c.streams.map((s) => s.pos) },
-  {
-    message: 'drm keyos and drm cpix are not served yet (use drm local or drm static)',
-    find: (c) => locations(c).flatMap((l) => (l.drm && (l.drm.kind === 'keyos' || l.drm.kind === 'cpix') ? [l.drm.pos] : [])),
-  },
 ];
 
 function byPosition(a: UnsupportedFeature, b: UnsupportedFeature): number {

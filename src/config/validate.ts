@@ -159,6 +159,36 @@ export function parseTokenSecret(t: Token): string {
   return t.value;
 }
 
+/** Shortest admin token: as long as a token secret. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+/** `admin_token SECRET`: printable, no spaces, 32+ characters. Messages never echo it. */
+export function parseAdminToken(t: Token): string {
+  const length = [...t.value].length;
+  if (length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError(t, `admin_token is too short (${length} characters): at least ${MIN_ADMIN_TOKEN_LENGTH}, e.g. the output of 'openssl rand -hex 32'`);
+  }
+  // It travels in an Authorization: Bearer header (RFC 6750 b64token characters).
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(t.value)) {
+    throw new ConfigError(t, 'admin_token may use only letters, digits and - . _ ~ + / (it is sent as a Bearer token)');
+  }
+  return t.value;
+}
+
+export function parseOnOff(t: Token, what: string): boolean {
+  if (t.value === 'on') return true;
+  if (t.value === 'off') return false;
+  throw new ConfigError(t, `invalid ${what} '${t.value}': expected on or off`);
+}
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+export function parseLogLevel(t: Token): (typeof LOG_LEVELS)[number] {
+  const level = LOG_LEVELS.find((l) => l === t.value);
+  if (level === undefined) throw new ConfigError(t, `invalid log_level '${t.value}': expected ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
 /** A positive number (integer or decimal). */
 export function parsePositive(t: Token, what: string): number {
   if (!DECIMAL.test(t.value) || Number(t.value) <= 0) throw new ConfigError(t, `invalid ${what} '${t.value}': expected a number more than zero`);

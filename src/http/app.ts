@@ -9,9 +9,11 @@ import type { TitleCache } from './title-cache.js';
 import type { LocationProtection } from './protection.js';
 import type { KnownKids } from '../keys/known-kids.js';
 import { serveClearKeyLicense, serveRawKey } from './license.js';
+import { serveFairplayCertificate, serveLicenseProxy, type ProxiedSystem } from './license-proxy.js';
 import { Refusal, REFUSAL_BODY, type AccessPolicy } from './access.js';
 import type { AuthBackend } from './auth-backend.js';
 import type { KeyRateLimiter } from './rate-limit.js';
+import type { Operator } from './operator.js';
 
 /**
  * What a request needs. `config`, `protections`, `policy` and `limiter` are swapped together on reload; a
@@ -35,24 +37,31 @@ function snapshot(state: AppState): AppState {
   return { ...state };
 }
 
-export function createApp(state: AppState): Koa {
+export function createApp(state: AppState, operator?: Operator): Koa {
   const app = new Koa();
   app.proxy = false;
+  // The access log and the metrics see every request, refusals and errors included.
+  if (operator) app.use(operator.observe);
   app.use(errors(state.log));
   app.use(cors);
   app.use(async (ctx, next) => {
     if (ctx.method === 'POST' && ctx.path === '/license/clearkey') return serveClearKeyLicense(ctx, snapshot(state));
+    const proxied = /^\/license\/(widevine|playready|fairplay)$/.exec(ctx.path);
+    if (proxied && ctx.method === 'POST') return serveLicenseProxy(ctx, proxied[1] as ProxiedSystem, snapshot(state));
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.status = 405;
-      ctx.set('Allow', ctx.path === '/license/clearkey' ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS');
+      ctx.set('Allow', ctx.path === '/license/clearkey' || proxied ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS');
       return;
     }
     await next();
   });
+  // /player, /api/…, /metrics.
+  if (operator) app.use(operator.routes);
   app.use(async (ctx) => {
     const now = snapshot(state);
     const key = /^\/keys\/([^/]+)$/.exec(ctx.path);
     if (key) return serveRawKey(ctx, key[1]!, now);
+    if (ctx.path === '/license/fairplay/certificate') return serveFairplayCertificate(ctx, now);
     const vod = parseVodPath(ctx.path);
     if (vod) {
       const location = now.config.files.find((f) => f.name === vod.location);

@@ -3,7 +3,7 @@ import type { CencScheme } from '../config/model.js';
 import { byteSize, type Track } from '../media/track.js';
 import type { TrackCut } from '../segment/types.js';
 import { readSamples } from '../source/mp4/read-samples.js';
-import { buildInit } from '../mux/fmp4/init.js';
+import { buildInit, type PsshBox } from '../mux/fmp4/init.js';
 import { fragmentLayout, writeFragment, type FragmentInput } from '../mux/fmp4/fragment.js';
 import { buildTsSegment, type SampleAesKey } from '../mux/ts/segment.js';
 import { protectSamples } from '../protect/encrypt-fragment.js';
@@ -16,12 +16,14 @@ export interface CencParams {
   readonly kid: Uint8Array;
   readonly key: Uint8Array;
   readonly contentId: string;
+  /** The init segment's pssh boxes (per signalled DRM system); default: the W3C common pssh only. */
+  readonly pssh?: readonly PsshBox[];
 }
 
 export function initSegment(track: Track, enc?: CencParams): Uint8Array {
   if (!enc) return buildInit(track);
   const constantIv = enc.scheme === 'cbcs' ? cbcsConstantIv(enc.key) : undefined;
-  return buildInit(track, { protection: initProtection(track, enc.scheme, enc.kid, constantIv, [commonPssh([enc.kid])]) });
+  return buildInit(track, { protection: initProtection(track, enc.scheme, enc.kid, constantIv, enc.pssh ?? [commonPssh([enc.kid])]) });
 }
 
 /**

@@ -43,7 +43,8 @@ export async function serveClearKeyLicense(ctx: Context, lookup: KeyLookup): Pro
   const targets = await authorizeKeys(ctx, lookup, parsed, 'license');
   const keys: Array<{ kty: 'oct'; kid: string; k: string }> = [];
   for (const { kid, protection } of targets) {
-    if (!protection) continue;
+    // A location that does not signal ClearKey (a commercial DRM) never hands out raw keys.
+    if (!protection || !protection.servesClearKeys()) continue;
     const { key } = await protection.provider.getKey(kid, { contentId: '' });
     keys.push({ kty: 'oct', kid: kidToB64url(kid), k: Buffer.from(key).toString('base64url') });
   }
@@ -66,7 +67,8 @@ export async function serveRawKey(ctx: Context, kidText: string, lookup: KeyLook
     kid = undefined;
   }
   const [target] = await authorizeKeys(ctx, lookup, [kid ?? NO_KID], 'key');
-  const protection = kid === undefined ? undefined : target?.protection;
+  const found = kid === undefined ? undefined : target?.protection;
+  const protection = found?.servesClearKeys() ? found : undefined;
   if (!protection || kid === undefined) throw new PackagerError(ErrorCode.KEY_NOT_FOUND, 'no such key');
   const { key } = await protection.provider.getKey(kid, { contentId: '' });
   ctx.set('Cache-Control', 'no-store');
@@ -74,7 +76,7 @@ export async function serveRawKey(ctx: Context, kidText: string, lookup: KeyLook
   ctx.body = Buffer.from(key);
 }
 
-async function readBody(ctx: Context, limit: number): Promise<Buffer> {
+export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
   const declared = Number(ctx.get('Content-Length') || 0);
   if (declared > limit) throw new PackagerError(ErrorCode.BAD_REQUEST, 'request body too large', { status: 413 });
   const chunks: Buffer[] = [];

@@ -9,6 +9,7 @@ import { scanSidecars } from '../keys/scan.js';
 import { parseKid } from '../keys/kid.js';
 import type { KnownKids } from '../keys/known-kids.js';
 import type { Logger } from './logger.js';
+import { drmSignalling, type DrmSignalling } from '../config/drm.js';
 
 /** Everything a protected location needs to encrypt a title: resolved before any media is built. */
 export interface TitleKey {
@@ -26,7 +27,17 @@ export class LocationProtection {
     readonly provider: KeyProvider,
     /** A KID fixed by the config (`drm static … kid=`), used instead of the sidecars. */
     readonly fixedKid: Uint8Array | undefined,
-  ) {}
+  ) {
+    this.signalling = drmSignalling(drm);
+  }
+
+  /** The DRM systems signalled, the licence proxy's upstreams (from the `drm` options). */
+  readonly signalling: DrmSignalling;
+
+  /** Whether raw keys may be handed out (`/keys`, `/license/clearkey`): only when ClearKey is signalled. */
+  servesClearKeys(): boolean {
+    return this.signalling.systems.includes('clearkey');
+  }
 
   /** Common Encryption scheme of the CMAF outputs: DASH, HLS fMP4. */
   scheme(output: 'dash' | 'hls'): CencScheme {
@@ -88,6 +99,6 @@ function protectionFor(loc: FileLocation, drm: DrmConfig, secret: () => Promise<
   const inner = createKeyProvider(drm, kek === undefined ? { secret } : { secret, kek });
   const provider = new CachedKeyProvider(inner, { ttlMs: KEY_TTL_MS, max: 10_000 });
   const fixedKid = inner.fixedKid ?? (drm.kind === 'static' && drm.kid ? parseKid(drm.kid) : undefined);
-  log.info('protected location', { location: loc.name, drm: drm.kind, dash: drm.schemes.dash, hls: drm.schemes.hls, ts: drm.schemes.ts });
+  log.info('protected location', { location: loc.name, drm: drm.kind, dash: drm.schemes.dash, hls: drm.schemes.hls, ts: drm.schemes.ts, systems: drmSignalling(drm).systems.join(',') });
   return new LocationProtection(loc.name, drm, provider, fixedKid);
 }

@@ -17,6 +17,7 @@ import { loadKek } from '../keys/wrap.js';
 import { KnownKids } from '../keys/known-kids.js';
 import { loadSecret } from '../keys/secret.js';
 import { dirname, join } from 'node:path';
+import { Operator } from './operator.js';
 
 export interface ServerOptions {
   configPath: string;
@@ -25,14 +26,22 @@ export interface ServerOptions {
   log?: Logger;
   /** Watch the config file and the locations (on by default; tests of other things may turn it off). */
   watch?: boolean;
+  /** How long close() lets responses in flight finish before cutting their connections (default 10 s). */
+  shutdownGraceMs?: number;
 }
 
 export interface RunningServer {
   readonly url: string;
   readonly server: Server;
   readonly state: AppState;
+  /** Access log, metrics, status API, player page. */
+  readonly operator: Operator;
   /** Re-reads the config; a bad one is reported and the running one kept. Resolves true when applied. */
   reload(): Promise<boolean>;
+  /**
+   * Graceful: stops accepting, lets responses in flight finish (cut after shutdownGraceMs), closes the
+   * watchers. Resolves when every connection is gone.
+   */
   close(): Promise<void>;
 }
 
@@ -62,9 +71,11 @@ function limiterFor(config: Config, running: KeyRateLimiter | undefined): KeyRat
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const log = opts.log ?? createLogger();
   const config = await loadConfig(opts.configPath);
   assertServable(config);
+  // An injected logger (tests) keeps its level; ours follows `log_level`.
+  const log = opts.log ?? createLogger(config.logLevel ?? 'info');
+  const ownLogger = opts.log === undefined;
   // The server secret is read (or created) once, and only if a location derives keys from it.
   let secretPromise: Promise<Uint8Array> | undefined;
   const secret = (): Promise<Uint8Array> =>
@@ -98,7 +109,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   };
   scanKids(config);
-  const app = createApp(state);
+  const operator = new Operator(state);
+  operator.instrument(state.protections);
+  const app = createApp(state, operator);
   const server = createServer(app.callback());
   // A request on a keep-alive socket must not hold shutdown for the default 5 s.
   server.keepAliveTimeout = 5_000;
@@ -154,12 +167,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       state.protections = protections;
       state.policy = policy;
       state.limiter = limiterFor(next, state.limiter);
+      operator.instrument(protections);
+      if (ownLogger) log.setLevel?.(next.logLevel ?? 'info');
       scanKids(next);
       if (opts.watch !== false) await watchLocations(next);
       log.info('config reloaded', { file: opts.configPath });
+      operator.reloaded(true);
       return true;
     } catch (e) {
-      log.error('config reload rejected; keeping the running config', { error: e instanceof Error ? e.message : String(e) });
+      const error = e instanceof Error ? e.message : String(e);
+      log.error('config reload rejected; keeping the running config', { error });
+      operator.reloaded(false, error);
       return false;
     }
   };
@@ -171,18 +189,37 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     watchers.push(cw);
   }
 
-  log.info('listening', { url });
+  log.info('listening', { url, pid: process.pid, config: opts.configPath, locations: config.files.length, logLevel: config.logLevel ?? 'info' });
+  let closing: Promise<void> | undefined;
   return {
     url,
     server,
     state,
+    operator,
     reload,
-    async close() {
-      await Promise.all([...watchers.map((w) => w.close()), locationWatcher?.close()]);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+    close() {
+      closing ??= (async () => {
+        operator.closing = true;
+        const grace = opts.shutdownGraceMs ?? 10_000;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          // Keep-alive connections become idle as their last response ends: close them then.
+          const idle = setInterval(() => server.closeIdleConnections(), 50);
+          const cut = setTimeout(() => {
+            log.warn('shutdown: cutting connections still busy after the grace period', { graceMs: grace });
+            server.closeAllConnections();
+          }, grace);
+          server.once('close', () => {
+            clearInterval(idle);
+            clearTimeout(cut);
+          });
+        });
+        await Promise.all([...watchers.map((w) => w.close()), locationWatcher?.close()]);
+        operator.stop();
+        log.info('stopped', { pid: process.pid });
+      })();
+      return closing;
     },
   };
 }

@@ -6,6 +6,7 @@ import { isNotFound } from '../source/safe-path.js';
 import { planSegments } from '../segment/plan.js';
 import type { SegmentPlan } from '../segment/types.js';
 import { buildPresentation, type Presentation } from '../manifest/types.js';
+import { noteTitleCache } from './request-context.js';
 
 /** MPEG-TS adds packet headers, PES headers, AUDs and parameter sets: about 6–8 % over the samples. */
 const TS_OVERHEAD = 1.08;
@@ -71,9 +72,11 @@ export class TitleCache {
     const cached = this.lru.get(key);
     if (cached) {
       this.hits++;
+      noteTitleCache(true);
       return cached;
     }
     this.misses++;
+    noteTitleCache(false);
     let pending = this.inflight.get(key);
     if (!pending) {
       pending = indexMp4(realPath).then((index) => {

@@ -4,8 +4,9 @@ import type { FileLocation, TsMethod } from '../config/model.js';
 import { PackagerError, ErrorCode } from '../media/errors.js';
 import type { Track } from '../media/track.js';
 import { resolveInside } from '../source/safe-path.js';
-import { kidToUuid } from '../keys/kid.js';
-import { dashContentProtection, hlsKeyLine, hlsSessionKeyLine, DASH_PROTECTION_NAMESPACES } from '../protect/signalling.js';
+import { kidEquals, kidToUuid } from '../keys/kid.js';
+import { dashMultiDrmProtection, fairplayUri, hlsMultiDrmLines, initPsshBoxes, DASH_PROTECTION_NAMESPACES, type DrmSignallingInput } from '../protect/signalling.js';
+import type { DrmData, DrmSystemName } from '../keys/provider.js';
 import { fmp4Segment, initSegment, tsSegment, type CencParams } from './build-segment.js';
 import type { LocationProtection } from './protection.js';
 import { authorizePlaylist, isOpen, TOKEN_PARAM, type AccessDeps } from './access.js';
@@ -49,6 +50,10 @@ interface Encryption extends CencParams {
   readonly tag: string;
   /** Set for the MPEG-TS output. */
   readonly tsMethod?: TsMethod;
+  /** The DRM systems signalled, in order. */
+  readonly systems: readonly DrmSystemName[];
+  /** What the key server returned (pssh, headers, signalling data). */
+  readonly drm?: DrmData;
 }
 
 export async function serveVod(ctx: Context, location: FileLocation, req: VodRequest, deps: VodDeps): Promise<void> {
@@ -94,18 +99,20 @@ export async function serveVod(ctx: Context, location: FileLocation, req: VodReq
   if (playlist && personal) ctx.vary('Authorization');
   const query = token === undefined ? undefined : `${TOKEN_PARAM}=${encodeURIComponent(token)}`;
   const keyUri = (kid: Uint8Array): string => appendQuery(`/keys/${kidToUuid(kid)}`, query);
+  const hlsLines = (e: Encryption, tag: '#EXT-X-KEY' | '#EXT-X-SESSION-KEY'): string[] =>
+    hlsMultiDrmLines(signallingOf(e), tag, { identityUri: keyUri(e.kid), fairplayUri: fairplayUri(e.kid) });
 
   switch (r.kind) {
     case 'hlsMaster': {
       const p = r.variant === 'ts' ? packaging.ts : packaging.fmp4;
       // The TS output's keys change IV per segment: its key tags are in the media playlists only.
-      const sessionKeys = enc && !enc.tsMethod ? [hlsSessionKeyLine(enc.scheme, keyUri(enc.kid))] : undefined;
+      const sessionKeys = enc && !enc.tsMethod ? hlsLines(enc, '#EXT-X-SESSION-KEY') : undefined;
       return text(ctx, buildMasterPlaylist(p, r.variant, { ...(sessionKeys ? { sessionKeys } : {}), ...(query ? { query } : {}) }), CONTENT_TYPES.m3u8, cacheControl);
     }
     case 'dashMpd': {
       const opts = enc
         ? {
-            contentProtection: () => dashContentProtection(enc.scheme, enc.kid, appendQuery(`${publicOrigin(ctx)}/license/clearkey`, query)),
+            contentProtection: () => dashMultiDrmProtection(signallingOf(enc), playerLicenseUrls(publicOrigin(ctx), enc.kid, query)),
             extraNamespaces: DASH_PROTECTION_NAMESPACES,
           }
         : {};
@@ -118,9 +125,9 @@ export async function serveVod(ctx: Context, location: FileLocation, req: VodReq
         ...(enc?.tsMethod === 'aes-128'
           ? { segmentKeyLine: (n: number) => tsKeyLine('aes-128', keyUri(enc.kid), hlsSegmentIv(n)) }
           : enc?.tsMethod === 'sample-aes'
-            ? { keyLines: [tsKeyLine('sample-aes', keyUri(enc.kid), sampleAesIv(enc.key, enc.contentId))] }
+            ? { keyLines: tsSampleAesLines(enc, keyUri(enc.kid)) }
             : enc
-              ? { keyLines: [hlsKeyLine(enc.scheme, keyUri(enc.kid))] }
+              ? { keyLines: hlsLines(enc, '#EXT-X-KEY') }
               : {}),
       };
       return text(ctx, buildMediaPlaylist(p, rendition(p, r.id), r.variant, opts), CONTENT_TYPES.m3u8, cacheControl);
@@ -219,14 +226,55 @@ async function resolveKey(protection: LocationProtection, realPath: string, req:
     // One KID in two locations with different key sources would hand out the wrong key for one of them.
     deps.log.warn('a KeyID is used by two protected locations; licences follow the last one served', { kid: kidToUuid(kid), locations: [previous, protection.location] });
   }
-  const { key } = await protection.provider.getKey(kid, { contentId });
+  const got = await protection.provider.getKey(kid, { contentId });
+  // A key server may override the KID: its KID is the one written in tenc, the MPD and the key tags.
+  if (!kidEquals(got.kid, kid)) {
+    deps.knownKids.add(got.kid, protection.location, realPath);
+    deps.log.info('the key server overrode the KeyID', { location: protection.location, file: contentId, asked: kidToUuid(kid), kid: kidToUuid(got.kid) });
+  }
+  const systems = protection.signalling.systems;
+  const common = { kid: got.kid, key: got.key, contentId, systems, ...(got.drm ? { drm: got.drm } : {}) };
   if (output === 'ts') {
     const tsMethod = protection.tsMethod();
+    if (tsMethod === 'aes-128' && !systems.includes('clearkey')) {
+      // AES-128 keys are fetched in the clear: a location signalling only commercial DRM has no such output.
+      throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, 'the MPEG-TS output of this location needs clearkey in systems= or ts=sample-aes with fairplay');
+    }
     // `scheme` is unused by the TS writers; it keeps the CMAF shape of the key parameters.
-    return { scheme: protection.scheme('hls'), kid, key, contentId, tsMethod, tag: tsMethod };
+    return { scheme: protection.scheme('hls'), ...common, tsMethod, tag: tsMethod };
   }
   const scheme = protection.scheme(output);
-  return { scheme, kid, key, contentId, tag: scheme };
+  const pssh = initPsshBoxes({ scheme, ...common });
+  return { scheme, ...common, pssh, tag: scheme };
+}
+
+function signallingOf(e: Encryption): DrmSignallingInput {
+  return { scheme: e.scheme, kid: e.kid, key: e.key, systems: e.systems, drm: e.drm };
+}
+
+/** The licence URLs players are given: this server's ClearKey licence and licence proxy. */
+function playerLicenseUrls(origin: string, kid: Uint8Array, query: string | undefined): Partial<Record<DrmSystemName, string>> {
+  const proxy = (system: string): string => appendQuery(`${origin}/license/${system}?kid=${kidToUuid(kid)}`, query);
+  return {
+    clearkey: appendQuery(`${origin}/license/clearkey`, query),
+    widevine: proxy('widevine'),
+    playready: proxy('playready'),
+    fairplay: proxy('fairplay'),
+  };
+}
+
+/** Key tags of a SAMPLE-AES TS playlist: identity (ClearKey) and FairPlay (legacy), with the title's IV. */
+function tsSampleAesLines(enc: Encryption, identityUri: string): string[] {
+  const iv = sampleAesIv(enc.key, enc.contentId);
+  const lines: string[] = [];
+  for (const s of enc.systems) {
+    if (s === 'clearkey') lines.push(tsKeyLine('sample-aes', identityUri, iv));
+    if (s === 'fairplay') {
+      lines.push(`#EXT-X-KEY:METHOD=SAMPLE-AES,URI="${fairplayUri(enc.kid)}",IV=0x${Buffer.from(iv).toString('hex')},KEYFORMAT="com.apple.streamingkeydelivery",KEYFORMATVERSIONS="1"`);
+    }
+  }
+  if (lines.length === 0) throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, 'the SAMPLE-AES MPEG-TS output needs clearkey or fairplay in systems=');
+  return lines;
 }
 
 function text(ctx: Context, body: string, type: string, cacheControl: string): void {
@@ -243,12 +291,19 @@ function rendition(p: Presentation, id: string): Rendition {
 
 const initCache = new WeakMap<Title, Map<string, Uint8Array>>();
 
+/** Key and pssh boxes, digested: what else an init depends on. */
+function initDigest(enc: CencParams): string {
+  const h = createHash('sha256').update(enc.key);
+  for (const p of enc.pssh ?? []) h.update(p.systemId).update(p.data).update(String(p.kids?.length ?? -1));
+  return h.digest('hex').slice(0, 16);
+}
+
 function initFor(title: Title, id: string, track: Track, enc: CencParams | undefined): Uint8Array {
   let byId = initCache.get(title);
   if (!byId) initCache.set(title, (byId = new Map()));
   // The init depends on the key only through the cbcs constant IV; a digest keeps key bytes out of the
   // cache's strings while a re-keyed KID (config reload) still gets a fresh init.
-  const cacheKey = enc ? `${id}/${enc.scheme}/${Buffer.from(enc.kid).toString('hex')}/${createHash('sha256').update(enc.key).digest('hex').slice(0, 16)}` : id;
+  const cacheKey = enc ? `${id}/${enc.scheme}/${Buffer.from(enc.kid).toString('hex')}/${initDigest(enc)}` : id;
   let init = byId.get(cacheKey);
   if (!init) byId.set(cacheKey, (init = initSegment(track, enc)));
   return init;

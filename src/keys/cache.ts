@@ -5,7 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import { PackagerError, ErrorCode } from '../media/errors.js';
 import { KID_BYTES, kidToHex, kidToUuid } from './kid.js';
-import { CONTENT_KEY_BYTES, type ContentKey, type KeyContext, type KeyProvider } from './provider.js';
+import { CONTENT_KEY_BYTES, KeySourceError, type ContentKey, type KeyContext, type KeyProvider } from './provider.js';
 
 export interface KeyCacheOptions {
   ttlMs: number;
@@ -131,12 +131,16 @@ export class CachedKeyProvider implements KeyProvider {
       checkContentKey(got);
       const key: ContentKey = Object.freeze({ ...got });
       this.keys.set(id, key);
+      // A key server may override the KID: the key is then asked for (licences, /keys) by the new one.
+      if (kidToHex(key.kid) !== id) this.keys.set(kidToHex(key.kid), key);
       this.lastSuccessAt = Date.now();
       return key;
     } catch (e) {
       this.failures++;
       this.lastFailureAt = Date.now();
-      const error = new PackagerError(ErrorCode.KEY_UNAVAILABLE, `no key for KeyID ${kidToUuid(kid)} from the ${this.kind} key source`, {
+      // Only a KeySourceError's message is known to be free of secrets; anything else stays the cause.
+      const why = e instanceof KeySourceError ? `: ${e.message}` : '';
+      const error = new PackagerError(ErrorCode.KEY_UNAVAILABLE, `no key for KeyID ${kidToUuid(kid)} from the ${this.kind} key source${why}`, {
         cause: e,
       });
       this.failed?.set(id, error);

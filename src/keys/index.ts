@@ -9,7 +9,7 @@ export {
   type SidecarProblem,
 } from './sidecar.js';
 export { SECRET_ENV, MIN_SECRET_BYTES, loadSecret, decodeSecret, type LoadSecretOptions } from './secret.js';
-export { CONTENT_KEY_BYTES, type ContentKey, type KeyContext, type KeyProvider } from './provider.js';
+export { CONTENT_KEY_BYTES, KeySourceError, type ContentKey, type DrmData, type DrmSystemName, type KeyContext, type KeyProvider } from './provider.js';
 export { LOCAL_KEY_SALT, LocalKeyProvider, deriveLocalKey, hkdfSha256 } from './local.js';
 export { StaticKeyProvider } from './static.js';
 export { CachedKeyProvider, DEFAULT_NEGATIVE_TTL_MS, type KeyCacheOptions, type KeyCacheStats } from './cache.js';

@@ -11,7 +11,35 @@ export interface ContentKey {
   readonly kid: Uint8Array;
   /** Never log it, never put it in a message. Treat as read-only: caches hand out the same bytes. */
   readonly key: Uint8Array;
-  // Later: pssh boxes per DRM system, licence URLs, an IV a key server imposes.
+  /** What a key server returned for the DRM systems (KeyOS, CPIX); absent for local and static keys. */
+  readonly drm?: DrmData;
+}
+
+/** System names as in `drm … systems=`. */
+export type DrmSystemName = 'widevine' | 'playready' | 'fairplay' | 'clearkey';
+
+/** A key server's DRM data for one key: used instead of what the packager would build itself. */
+export interface DrmData {
+  /** Whole pssh boxes per system, as returned. */
+  readonly pssh?: Partial<Record<DrmSystemName, Uint8Array>>;
+  /** PlayReady Object (the `mspr:pro` bytes), when the server returned one outside a pssh box. */
+  readonly playreadyObject?: Uint8Array;
+  /** CPIX ContentProtectionData per system: XML to paste inside the DASH ContentProtection element. */
+  readonly contentProtectionData?: Partial<Record<DrmSystemName, string>>;
+  /** CPIX HLSSignalingData per system: complete `#EXT-X-KEY` (media) / `#EXT-X-SESSION-KEY` (master) lines. */
+  readonly hls?: Partial<Record<DrmSystemName, { media?: string; master?: string }>>;
+}
+
+/**
+ * A failure of a remote key source whose message is safe to log (no secrets, no credentials in URLs):
+ * CachedKeyProvider puts it into the KEY_UNAVAILABLE message, so the log says why (the key server's own
+ * message, a timeout, a malformed answer).
+ */
+export class KeySourceError extends Error {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? {} : { cause: opts.cause });
+    this.name = 'KeySourceError';
+  }
 }
 
 export interface KeyContext {

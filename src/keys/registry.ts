@@ -5,6 +5,10 @@ import { PackagerError, ErrorCode } from '../media/errors.js';
 import { LocalKeyProvider } from './local.js';
 import type { ContentKey, KeyContext, KeyProvider } from './provider.js';
 import { StaticKeyProvider } from './static.js';
+import { KeyosKeyProvider } from './keyos.js';
+import { CpixKeyProvider } from './cpix.js';
+import type { KeyFetchOptions } from './keyos-fetch.js';
+import { drmSignalling } from '../config/drm.js';
 import { isWrappedKey, KEK_ENV, unwrapKey } from './wrap.js';
 
 export interface KeyProviderDeps {
@@ -12,6 +16,8 @@ export interface KeyProviderDeps {
   secret: () => Promise<Uint8Array>;
   /** The key-encryption key (loadKek), needed by `drm static key=v1:…` only. */
   kek?: Uint8Array;
+  /** Timeouts and retries of the remote key sources (keyos, cpix); defaults: 5 s, 2 retries. */
+  fetch?: KeyFetchOptions;
 }
 
 /**
@@ -41,10 +47,25 @@ export function createKeyProvider(drm: DrmConfig, deps: KeyProviderDeps): KeyPro
       return new StaticKeyProvider(key, drm.kid);
     }
     case 'keyos':
+      return new KeyosKeyProvider({
+        userkey: drm.userkey,
+        ...(drm.serverKey === undefined ? {} : { serverKey: drm.serverKey }),
+        ...(drm.url === undefined ? {} : { url: drm.url }),
+        systems: drmSignalling(drm).systems,
+        ...fetchOptions(drm.options, deps.fetch),
+      });
     case 'cpix':
-      // The server refuses these configs at start; this guards a caller that skipped that check.
-      throw new PackagerError(ErrorCode.CONFIG_INVALID, `drm ${drm.kind} is not supported yet`);
+      return new CpixKeyProvider({ url: drm.url, headers: drm.headers, systems: drmSignalling(drm).systems, scheme: drm.schemes.dash, ...fetchOptions(drm.options, deps.fetch) });
   }
+}
+
+/** `timeout=SECONDS` and `retries=N` of a keyos/cpix directive, over the caller's defaults. */
+function fetchOptions(options: Record<string, string>, defaults: KeyFetchOptions | undefined): KeyFetchOptions {
+  return {
+    ...defaults,
+    ...(options.timeout === undefined ? {} : { timeoutMs: Math.round(Number(options.timeout) * 1000) }),
+    ...(options.retries === undefined ? {} : { retries: Number(options.retries) }),
+  };
 }
 
 /**

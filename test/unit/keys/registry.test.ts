@@ -1,3 +1,5 @@
+import { KeyosKeyProvider } from '../../../src/keys/keyos.js';
+import { CpixKeyProvider } from '../../../src/keys/cpix.js';
 import { describe, it, expect } from 'vitest';
 import type { DrmConfig } from '../../../src/config/model.js';
 import { ErrorCode, PackagerError } from '../../../src/media/errors.js';
@@ -45,17 +47,12 @@ describe('createKeyProvider', () => {
   });
 
   it.each([
-    { kind: 'keyos', userkey: 'U', ...base } as DrmConfig,
-    { kind: 'cpix', url: 'https://k.example/', headers: {}, ...base } as DrmConfig,
-  ])('refuses drm $kind as not supported yet', (drm) => {
-    let e: unknown;
-    try {
-      createKeyProvider(drm, { secret: () => Promise.resolve(SECRET) });
-    } catch (err) {
-      e = err;
-    }
-    expect(e).toBeInstanceOf(PackagerError);
-    expect((e as PackagerError).code).toBe(ErrorCode.CONFIG_INVALID);
-    expect((e as PackagerError).message).toBe(`drm ${drm.kind} is not supported yet`);
+    [{ kind: 'keyos', userkey: 'U', ...base } as DrmConfig, KeyosKeyProvider],
+    [{ kind: 'cpix', url: 'https://k.example/', headers: {}, ...base } as DrmConfig, CpixKeyProvider],
+  ])('builds the remote provider of drm %#', (drm, cls) => {
+    const p = createKeyProvider(drm, { secret: () => Promise.resolve(SECRET) });
+    expect(p).toBeInstanceOf(cls);
+    expect(p.kind).toBe(drm.kind);
+    expect(p.fixedKid).toBeUndefined();
   });
 });

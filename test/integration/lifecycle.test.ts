@@ -1,0 +1,118 @@
+// Lifecycle of `packager serve` as a process: graceful shutdown on SIGTERM (a request in flight still
+// gets its answer, exit 0), and --workers 2 (node:cluster) serving identical bytes from two processes.
+import { describe, it, expect } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, get, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { FIXTURES } from '../helpers/server.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'packager.js');
+
+async function tempConfig(body: string): Promise<{ path: string; done: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'packager-life-'));
+  const path = join(dir, 'packager.conf');
+  await writeFile(path, body);
+  return { path, done: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Starts `packager serve ARGS`; resolves with the child and its URL once it prints it. */
+function serve(args: string[]): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null>; output: () => string }> {
+  const child = spawn('node', [BIN, 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not listening: ${out}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]!, exit, output: () => out });
+      }
+    });
+    void exit.then((code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+/** GET on a fresh connection (no keep-alive), so cluster's round robin sees a new connection each time. */
+function fresh(url: string): Promise<{ status: number; worker: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false, headers: { Connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: res.headers['x-packager-worker'] as string | undefined, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+describe('packager serve lifecycle', () => {
+  it('on SIGTERM finishes the request in flight, then exits 0', async () => {
+    // An auth backend that takes 1.2 s to allow: the playlist request is in flight when SIGTERM comes.
+    let asked = 0;
+    const backend: Server = createServer((_req, res) => {
+      asked++;
+      setTimeout(() => res.writeHead(200).end(), 1200);
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    const cfg = await tempConfig(`file vod {\n  path ${FIXTURES};\n  auth http://127.0.0.1:${(backend.address() as AddressInfo).port}/auth;\n}\n`);
+    const s = await serve(['--config', cfg.path, '--listen', '127.0.0.1:0']);
+    try {
+      const inflight = fresh(`${s.url}/vod/bframes.mp4/index.mpd`);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(asked).toBe(1);
+      s.child.kill('SIGTERM');
+      const r = await inflight;
+      expect(r.status).toBe(200);
+      expect(r.body.toString()).toContain('<MPD');
+      expect(await s.exit).toBe(0);
+      expect(s.output()).toContain('"msg":"stopped"');
+      // Nothing listens any more.
+      await expect(fresh(`${s.url}/vod/bframes.mp4/index.mpd`)).rejects.toThrow();
+    } finally {
+      s.child.kill('SIGKILL');
+      backend.close();
+      await cfg.done();
+    }
+  });
+
+  it('--workers 2 serves identical bytes from two worker processes and stops on SIGTERM', async () => {
+    const cfg = await tempConfig(`file drm {\n  path ${FIXTURES};\n  drm local;\n}\n`);
+    const port = await freePort();
+    const s = await serve(['--config', cfg.path, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
+    try {
+      expect(s.output()).toContain('(2 workers');
+      const workers = new Set<string>();
+      const digests = new Set<string>();
+      // Both workers must be up: the first answers may all come from the first one to listen.
+      for (let i = 0; i < 40 && (workers.size < 2 || i < 12); i++) {
+        const r = await fresh(`http://127.0.0.1:${port}/drm/bframes.mp4/dash/v1/2.m4s`);
+        expect(r.status).toBe(200);
+        workers.add(r.worker ?? 'none');
+        digests.add(createHash('sha256').update(r.body).digest('hex'));
+      }
+      expect(workers.size).toBe(2);
+      expect([...workers].every((w) => /^\d+$/.test(w) && Number(w) !== s.child.pid)).toBe(true);
+      expect(digests.size).toBe(1);
+      s.child.kill('SIGTERM');
+      expect(await s.exit).toBe(0);
+    } finally {
+      s.child.kill('SIGKILL');
+      await cfg.done();
+    }
+  });
+});
