@@ -1,14 +1,17 @@
 // The built-in player page (/player) in Chromium: browse to a clear and a protected title, play them the
 // way the page does for an operator (Shaka for DASH with the MPD's ClearKey licence URL, hls.js for HLS TS
 // with AES-128 keys from /keys/… and a token from the development token route), and require frames to be
-// decoded. Saves the README's screenshot (docs/player.png).
+// decoded. Saves a screenshot in test-results/player.png; with UPDATE_SCREENSHOT=1 it replaces the
+// README's (docs/player.png).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, newPage } from '../browser/harness.js';
 import { startTestServer, FIXTURES, type TestServer } from '../helpers/server.js';
 
-const SCREENSHOT = join(import.meta.dirname, '..', '..', 'docs', 'player.png');
+const SCREENSHOT = process.env['UPDATE_SCREENSHOT'] === '1'
+  ? join(import.meta.dirname, '..', '..', 'docs', 'player.png')
+  : join(import.meta.dirname, '..', '..', 'test-results', 'player.png');
 const SECRET = 'player-page-token-secret-0123456789abcdef';
 
 interface PlayerState {
