@@ -11,6 +11,7 @@ import { kidToUuid } from './kid.js';
 import { CONTENT_KEY_BYTES, KeySourceError, type ContentKey, type DrmData, type DrmSystemName, type KeyContext, type KeyProvider } from './provider.js';
 import { findFirst, parseXml, xmlEscape, XmlError, type XmlElement } from './cpix-xml.js';
 import { answerMessage, postToKeyServer, safeUrl, type KeyFetchOptions } from './keyos-fetch.js';
+import { playreadyObject } from '../protect/pssh.js';
 
 export const KEYOS_DEFAULT_URL = 'https://packager.licensekeyserver.com/pck/';
 export const KEYOS_SOAP_ACTION = 'http://tempuri.org/ISmoothPackager/RequestEncryptionInfo';
@@ -157,12 +158,5 @@ function widevinePsshFrom(b: Buffer): Uint8Array {
 function playreadyObjectFrom(b: Buffer): Uint8Array {
   if (b.length >= 10 && b.readUInt32LE(0) === b.length) return Uint8Array.from(b);
   const xml = b.length >= 2 && b[1] === 0 ? b.toString('utf16le') : b.toString('utf8');
-  const u16 = Buffer.from(xml.replace(/^\uFEFF/, ''), 'utf16le');
-  const out = Buffer.alloc(10 + u16.length);
-  out.writeUInt32LE(out.length, 0);
-  out.writeUInt16LE(1, 4);
-  out.writeUInt16LE(1, 6);
-  out.writeUInt16LE(u16.length, 8);
-  u16.copy(out, 10);
-  return Uint8Array.from(out);
+  return playreadyObject(xml.replace(/^\uFEFF/, ''));
 }

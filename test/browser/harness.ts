@@ -278,6 +278,16 @@ export async function newPage(browser: Browser): Promise<Page> {
   return page;
 }
 
+/** Plays in a page of its own (closed afterwards, even on failure): one page per case. */
+export async function playInNewPage(browser: Browser, opts: PlayOptions): Promise<PlayResult> {
+  const page = await newPage(browser);
+  try {
+    return await play(page, opts);
+  } finally {
+    await page.close();
+  }
+}
+
 /** Seek points ≈0.02 s into every segment of a `duration`-second asset cut into `segment`-second segments. */
 export function segmentSeekPoints(duration: number, segment: number, offset = 0.02): number[] {
   const out: number[] = [];

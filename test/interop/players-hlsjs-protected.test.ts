@@ -8,7 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { join } from 'node:path';
 import { startTestServer, FIXTURES, type TestServer } from '../helpers/server.js';
-import { launchBrowser, newPage, play, compareFrames, segmentSeekPoints, type PlayOptions, type PlayResult } from '../browser/harness.js';
+import { launchBrowser, newPage, play, compareFrames, segmentSeekPoints, type PlayOptions, type PlayResult, playInNewPage } from '../browser/harness.js';
 import { startTamperingProxy, type TamperingProxy } from '../browser/proxy.js';
 import { parseKid } from '../../src/keys/kid.js';
 import { inOneHour, library, mint } from '../integration/access-helpers.js';
@@ -47,23 +47,14 @@ beforeAll(async () => {
     for (let i = 0; i < 200 && !server.state.knownKids.has(parseKid(kid)); i++) await new Promise((r) => setTimeout(r, 10));
   }
   proxy = await startTamperingProxy(server.url, (path, body) => (path.startsWith('/keys/') ? Buffer.from(body.map((b) => b ^ 0x5a)) : body));
-  clear = await playIn({ manifestUrl: `${server.url}/vod/bframes.mp4/index.m3u8`, player: 'hlsjs', playSeconds: 1, seekTo });
+  clear = await playInNewPage(browser, { manifestUrl: `${server.url}/vod/bframes.mp4/index.m3u8`, player: 'hlsjs', playSeconds: 1, seekTo });
   expect(clear.errors).toEqual([]);
-  clearVideoOnly = await playIn({ manifestUrl: `${server.url}/vod/bframes.mp4/index.m3u8`, player: 'hlsjs', playSeconds: 0, seekTo, videoOnly: true });
+  clearVideoOnly = await playInNewPage(browser, { manifestUrl: `${server.url}/vod/bframes.mp4/index.m3u8`, player: 'hlsjs', playSeconds: 0, seekTo, videoOnly: true });
   expect(clearVideoOnly.errors).toEqual([]);
 }, 90_000);
 afterAll(async () => {
   await Promise.allSettled([browser?.close(), server?.stop(), proxy?.stop()]);
 });
-
-async function playIn(opts: PlayOptions): Promise<PlayResult> {
-  const page = await newPage(browser);
-  try {
-    return await play(page, opts);
-  } finally {
-    await page.close();
-  }
-}
 
 function expectSameFrames(r: PlayResult, reference: PlayResult): void {
   expect(r.frames).toHaveLength(reference.frames.length);
@@ -80,7 +71,7 @@ describe.each([
   const url = (base: string): string => `${base}/${loc}/bframes.mp4/index.m3u8?token=${mint(SECRET, { sub: `${loc}/bframes.mp4`, exp: inOneHour() })}`;
 
   it('audio and video play; every segment shows the clear frame; the key came from our endpoint with the token', { timeout: 40_000 }, async () => {
-    const r = await playIn({ manifestUrl: url(server.url), player: 'hlsjs', playSeconds: 1.5, seekTo });
+    const r = await playInNewPage(browser, { manifestUrl: url(server.url), player: 'hlsjs', playSeconds: 1.5, seekTo });
     expect(r.errors, r.log.join('\n')).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.decodedAfterPlay).toBeGreaterThan(r.decodedAtFirstFrame);
@@ -91,13 +82,13 @@ describe.each([
   });
 
   it('video only: every segment shows the clear frame', { timeout: 30_000 }, async () => {
-    const r = await playIn({ manifestUrl: url(server.url), player: 'hlsjs', playSeconds: 0, seekTo, videoOnly: true });
+    const r = await playInNewPage(browser, { manifestUrl: url(server.url), player: 'hlsjs', playSeconds: 0, seekTo, videoOnly: true });
     expect(r.errors, r.log.join('\n')).toEqual([]);
     expectSameFrames(r, clearVideoOnly);
   });
 
   it('a wrong key fails (video only, so audio cannot fail first)', { timeout: 30_000 }, async () => {
-    const r = await playIn({ manifestUrl: url(proxy.url), player: 'hlsjs', playSeconds: 1, seekTo, videoOnly: true, firstFrameTimeoutMs: 6000 });
+    const r = await playInNewPage(browser, { manifestUrl: url(proxy.url), player: 'hlsjs', playSeconds: 1, seekTo, videoOnly: true, firstFrameTimeoutMs: 6000 });
     expect(proxy.requests.some((p) => p.startsWith(`/keys/${kid}?token=`))).toBe(true);
     // Observed: AES-128 → hls.js fragParsingError (the decrypted bytes are not TS); SAMPLE-AES → the slice
     // data is garbage and Chromium's decoder fails (video error code=3).
@@ -106,7 +97,7 @@ describe.each([
   });
 
   it('without the token the playlist is refused and nothing plays', { timeout: 30_000 }, async () => {
-    const r = await playIn({ manifestUrl: `${server.url}/${loc}/bframes.mp4/index.m3u8`, player: 'hlsjs', playSeconds: 1, firstFrameTimeoutMs: 4000 });
+    const r = await playInNewPage(browser, { manifestUrl: `${server.url}/${loc}/bframes.mp4/index.m3u8`, player: 'hlsjs', playSeconds: 1, firstFrameTimeoutMs: 4000 });
     expect(r.ok).toBe(false);
     expect(r.errors.join('\n')).toMatch(/manifestLoadError|401|no video frame/);
   });

@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startTestServer, FIXTURES, type TestServer } from '../helpers/server.js';
-import { launchBrowser, newPage, play, frameStats, compareFrames, segmentSeekPoints, type PlayOptions, type PlayResult } from '../browser/harness.js';
+import { launchBrowser, newPage, play, frameStats, compareFrames, segmentSeekPoints, type PlayOptions, type PlayResult, playInNewPage } from '../browser/harness.js';
 import { startHlsTsOrigin, type HlsTsOrigin } from '../unit/protect/hls-ts-origin.js';
 
 const SEGMENT = 4;
@@ -23,20 +23,11 @@ afterAll(async () => {
   await Promise.allSettled([browser?.close(), server?.stop()]);
 });
 
-async function playIn(opts: PlayOptions): Promise<PlayResult> {
-  const page = await newPage(browser);
-  try {
-    return await play(page, opts);
-  } finally {
-    await page.close();
-  }
-}
-
 describe('hls.js: clear HLS MPEG-TS from the server', () => {
   const seekTo = segmentSeekPoints(12, SEGMENT);
 
   it('bframes.mp4 plays, decodes frames and shows a distinct picture in every segment', { timeout: 30_000 }, async () => {
-    const r = await playIn({ manifestUrl: `${server.url}/vod/bframes.mp4/index.m3u8`, player: 'hlsjs', playSeconds: 1, seekTo });
+    const r = await playInNewPage(browser, { manifestUrl: `${server.url}/vod/bframes.mp4/index.m3u8`, player: 'hlsjs', playSeconds: 1, seekTo });
     expect(r.errors, r.log.join('\n')).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.variant?.height).toBe(360);
@@ -62,7 +53,7 @@ describe('hls.js: AES-128 and SAMPLE-AES MPEG-TS from the TS muxer', () => {
   let clear: PlayResult;
   beforeAll(async () => {
     origin = await startHlsTsOrigin();
-    clear = await playIn({ manifestUrl: `${origin.url}/clear/index.m3u8`, player: 'hlsjs', playSeconds: 0, seekTo });
+    clear = await playInNewPage(browser, { manifestUrl: `${origin.url}/clear/index.m3u8`, player: 'hlsjs', playSeconds: 0, seekTo });
   });
   afterAll(async () => origin?.stop());
 
@@ -71,7 +62,7 @@ describe('hls.js: AES-128 and SAMPLE-AES MPEG-TS from the TS muxer', () => {
   it.each(['aes128', 'sample-aes+ivseq'])('%s: plays and shows the clear pictures', { timeout: 30_000 }, async (mode) => {
     expect(clear.errors, clear.log.join('\n')).toEqual([]);
     expect(clear.frames.length).toBe(seekTo.length);
-    const r = await playIn({ manifestUrl: `${origin.url}/${mode}/index.m3u8`, player: 'hlsjs', playSeconds: 0.5, seekTo });
+    const r = await playInNewPage(browser, { manifestUrl: `${origin.url}/${mode}/index.m3u8`, player: 'hlsjs', playSeconds: 0.5, seekTo });
     expect(r.errors, r.log.join('\n')).toEqual([]);
     expect(r.ok).toBe(true);
     // hls.js fetched the key (video and audio playlists) and decrypted in the page.
@@ -90,7 +81,7 @@ describe('hls.js: AES-128 and SAMPLE-AES MPEG-TS from the TS muxer', () => {
     ['sample-aes+ivseq', true, /video error event: code=3 .*PIPELINE_ERROR_DECODE/],
   ] as const)('%s with a wrong key (videoOnly: %s) fails fast', { timeout: 30_000 }, async (mode, videoOnly, error) => {
     const started = Date.now();
-    const r = await playIn({ manifestUrl: `${origin.url}/${mode}+wrongkey/index.m3u8`, player: 'hlsjs', playSeconds: 1, seekTo, videoOnly, firstFrameTimeoutMs: 4000 });
+    const r = await playInNewPage(browser, { manifestUrl: `${origin.url}/${mode}+wrongkey/index.m3u8`, player: 'hlsjs', playSeconds: 1, seekTo, videoOnly, firstFrameTimeoutMs: 4000 });
     expect(r.ok).toBe(false);
     expect(r.errors.join('\n')).toMatch(error);
     expect(Date.now() - started).toBeLessThan(5000);

@@ -7,7 +7,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, FIXTURES, type TestServer } from '../helpers/server.js';
-import { launchBrowser, newPage, play, compareFrames, segmentSeekPoints, type PlayOptions, type PlayResult } from '../browser/harness.js';
+import { launchBrowser, newPage, play, compareFrames, segmentSeekPoints, type PlayOptions, type PlayResult, playInNewPage } from '../browser/harness.js';
 import { startKeyosStandIn, type StandIn } from '../integration/drm-standins.js';
 
 const SEGMENT = 4;
@@ -42,20 +42,11 @@ afterAll(async () => {
   await Promise.allSettled([browser?.close(), server?.stop(), keyos?.close()]);
 });
 
-async function playIn(opts: PlayOptions): Promise<PlayResult> {
-  const page: Page = await newPage(browser);
-  try {
-    return await play(page, opts);
-  } finally {
-    await page.close();
-  }
-}
-
 describe('KeyOS-keyed DASH plays with the vendor key', () => {
   it('frames identical to the clear location', { timeout: 60_000 }, async () => {
-    const clear = await playIn({ manifestUrl: `${server.url}/vod/${FILE}/index.mpd`, player: 'shaka', playSeconds: 1, seekTo, videoOnly: true });
+    const clear = await playInNewPage(browser, { manifestUrl: `${server.url}/vod/${FILE}/index.mpd`, player: 'shaka', playSeconds: 1, seekTo, videoOnly: true });
     expect(clear.errors).toEqual([]);
-    const r = await playIn({ manifestUrl: `${server.url}/keyos/${FILE}/index.mpd`, player: 'shaka', playSeconds: 1, seekTo, videoOnly: true, clearKeys: { [KID]: KEY } });
+    const r = await playInNewPage(browser, { manifestUrl: `${server.url}/keyos/${FILE}/index.mpd`, player: 'shaka', playSeconds: 1, seekTo, videoOnly: true, clearKeys: { [KID]: KEY } });
     expect(r.errors).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.frames).toHaveLength(clear.frames.length);

@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, FIXTURES, type TestServer } from '../helpers/server.js';
-import { launchBrowser, newPage, play, compareFrames, segmentSeekPoints, type PlayOptions, type PlayResult } from '../browser/harness.js';
+import { launchBrowser, newPage, play, compareFrames, segmentSeekPoints, type PlayOptions, type PlayResult, playInNewPage } from '../browser/harness.js';
 
 const SEGMENT = 4;
 const FILE = 'bframes.mp4';
@@ -28,7 +28,7 @@ beforeAll(async () => {
   ].join('\n');
   [server, browser] = await Promise.all([startTestServer(config), launchBrowser()]);
   // drm local's secret is created next to the temp config (secret_file's default).
-  const clear = await playIn({ manifestUrl: `${server.url}/vod/${FILE}/index.mpd`, player: 'shaka', playSeconds: 1, seekTo, videoOnly: true });
+  const clear = await playInNewPage(browser, { manifestUrl: `${server.url}/vod/${FILE}/index.mpd`, player: 'shaka', playSeconds: 1, seekTo, videoOnly: true });
   expect(clear.errors).toEqual([]);
   clearFrames = clear.frames;
   expect(clearFrames).toHaveLength(seekTo.length);
@@ -36,15 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled([browser?.close(), server?.stop()]);
 });
-
-async function playIn(opts: PlayOptions): Promise<PlayResult> {
-  const page: Page = await newPage(browser);
-  try {
-    return await play(page, opts);
-  } finally {
-    await page.close();
-  }
-}
 
 function expectSameFrames(r: PlayResult): void {
   expect(r.frames).toHaveLength(clearFrames.length);
@@ -62,7 +53,7 @@ describe('Shaka + ClearKey plays the protected outputs bit-identically to the cl
   ];
   for (const [name, path, via] of cases) {
     it(`${name}: keys from our ${via} endpoint, audio and video play, every segment's frame matches`, { timeout: 40_000 }, async () => {
-      const r = await playIn({ manifestUrl: `${server.url}${path}`, player: 'shaka', playSeconds: 1.5, seekTo });
+      const r = await playInNewPage(browser, { manifestUrl: `${server.url}${path}`, player: 'shaka', playSeconds: 1.5, seekTo });
       expect(r.errors).toEqual([]);
       expect(r.ok).toBe(true);
       expect(r.decodedAfterPlay).toBeGreaterThan(r.decodedAtFirstFrame);
@@ -80,7 +71,7 @@ describe('a wrong key fails (the oracle can fail)', () => {
     ['DASH cbcs', `/cbcs/${FILE}/index.mpd`],
   ] as const) {
     it(`${name}: the right KID with other key bytes is a decode error`, { timeout: 20_000 }, async () => {
-      const r = await playIn({
+      const r = await playInNewPage(browser, {
         manifestUrl: `${server.url}${path}`,
         player: 'shaka',
         playSeconds: 1,

@@ -13,8 +13,7 @@ import {
   frameStats,
   segmentSeekPoints,
   type PlayOptions,
-  type PlayResult,
-} from '../browser/harness.js';
+  type PlayResult, playInNewPage } from '../browser/harness.js';
 import { startTamperingProxy, corruptMdat, type Tamper, type ProxyOptions } from '../browser/proxy.js';
 
 const SEGMENT = 4;
@@ -32,15 +31,6 @@ afterAll(async () => {
   await Promise.allSettled([browser?.close(), server?.stop()]);
 });
 
-async function playIn(opts: PlayOptions): Promise<PlayResult> {
-  const page: Page = await newPage(browser);
-  try {
-    return await play(page, opts);
-  } finally {
-    await page.close();
-  }
-}
-
 /** Source facts: duration (s), frame count, and the rendition heights highest first. */
 const CASES = [
   { file: 'bframes.mp4', duration: 12, frames: 288, variant: 'highest', height: 360 },
@@ -54,7 +44,7 @@ describe.each(CASES)('Shaka: $file ($variant rendition)', ({ file, duration, fra
   it('DASH and HLS fMP4 play cleanly, decode every frame, and agree pixel for pixel at every segment', { timeout: 40_000 }, async () => {
     const results: Record<string, PlayResult> = {};
     for (const manifest of ['index.mpd', 'index.fmp4.m3u8']) {
-      const r = await playIn({
+      const r = await playInNewPage(browser, {
         manifestUrl: `${server.url}/vod/${file}/${manifest}`,
         player: 'shaka',
         playSeconds: 2,
@@ -97,7 +87,7 @@ describe('the harness fails when the media is broken', () => {
     const proxy = await startTamperingProxy(server.url, tamper, proxyOpts);
     try {
       const started = Date.now();
-      const r = await playIn({ manifestUrl: `${proxy.url}/vod/bframes.mp4/index.mpd`, player: 'shaka', playSeconds: 2, seekTo, firstFrameTimeoutMs: 4000, ...opts });
+      const r = await playInNewPage(browser, { manifestUrl: `${proxy.url}/vod/bframes.mp4/index.mpd`, player: 'shaka', playSeconds: 2, seekTo, firstFrameTimeoutMs: 4000, ...opts });
       return { r, ms: Date.now() - started, requests: proxy.requests };
     } finally {
       await proxy.stop();
@@ -127,7 +117,7 @@ describe('the harness fails when the media is broken', () => {
 
   it('64 bytes inverted in mid segment 2 decode as garbage without any error: only the pixel comparison catches it', { timeout: 20_000 }, async () => {
     const points = [4.52, 5.52, 6.52, 7.52];
-    const clean = await playIn({ manifestUrl: `${server.url}/vod/bframes.mp4/index.mpd`, player: 'shaka', playSeconds: 0, seekTo: points, videoOnly: true });
+    const clean = await playInNewPage(browser, { manifestUrl: `${server.url}/vod/bframes.mp4/index.mpd`, player: 'shaka', playSeconds: 0, seekTo: points, videoOnly: true });
     const { r: bad } = await playThrough((p, b) => (/\/v1\/2\.m4s$/.test(p) ? corruptMdat(b, 64) : b), { playSeconds: 0, seekTo: points, videoOnly: true, scanRate: 16 });
     expect(clean.ok).toBe(true);
     // No error, no stall, the whole asset decodes: the error checks alone are blind to this fault…
