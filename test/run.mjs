@@ -19,6 +19,7 @@ const REQUIRED = [
   { command: 'ffmpeg', pkg: 'ffmpeg' },
   { command: 'ffprobe', pkg: 'ffmpeg' },
   { command: 'chromium', pkg: 'chromium' },
+  { command: 'openssl', pkg: 'openssl' },
 ];
 
 function has(command) {

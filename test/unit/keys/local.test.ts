@@ -31,7 +31,6 @@ function opensslHkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length
   }
 }
 
-const hasOpensslKdf = opensslHkdf(new Uint8Array(16), new Uint8Array(1), new Uint8Array(1), 16) !== undefined;
 const SECRET = fromHex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
 const KID = parseKid('5d6e1c3a-2f1b-4d8e-9a6b-0c1d2e3f4a5b');
 const SALT = new TextEncoder().encode(LOCAL_KEY_SALT);
@@ -70,7 +69,7 @@ describe('LocalKeyProvider', () => {
     expect(hex(deriveLocalKey(SECRET, KID))).toBe(EXPECTED);
   });
 
-  it.skipIf(!hasOpensslKdf)('agrees with `openssl kdf`', () => {
+  it('agrees with `openssl kdf`', () => {
     expect(opensslHkdf(SECRET, SALT, KID, 16)).toBe(EXPECTED);
     expect(opensslHkdf(fromHex('0b'.repeat(22)), fromHex('000102030405060708090a0b0c'), fromHex('f0f1f2f3f4f5f6f7f8f9'), 42))
       .toBe('3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865');

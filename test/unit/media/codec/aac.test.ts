@@ -115,8 +115,7 @@ describe('adtsHeader', () => {
     expect(codeOf(() => adtsHeader(lc, 10, out, 1))).toBe(ErrorCode.MUX_FAILURE);
   });
 
-  const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
-  it.skipIf(!hasFfmpeg)('matches the headers FFmpeg writes for the fixture audio', () => {
+  it('matches the headers FFmpeg writes for the fixture audio', () => {
     const dir = mkdtempSync(join(tmpdir(), 'adts-'));
     try {
       for (const [file, asc] of [

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { forEachNal } from '../../../../src/media/codec/avc.js';
 import { presentedTime, type Track } from '../../../../src/media/track.js';
 import { indexMp4, type Mp4Index } from '../../../../src/source/mp4/index.js';
-import { FIXTURES, ffprobe, fixture, hasFfprobe, mp4box } from './oracles.js';
+import { FIXTURES, ffprobe, fixture, mp4box } from './oracles.js';
 
 const H264_PROFILES: Record<string, number> = { 'Constrained Baseline': 66, Baseline: 66, Main: 77, High: 100 };
 
@@ -24,7 +24,7 @@ function trackById(media: Mp4Index, id: number): Track {
   return t;
 }
 
-describe.skipIf(!hasFfprobe).each(FIXTURES)('%s against ffprobe', (name) => {
+describe.each(FIXTURES)('%s against ffprobe', (name) => {
   it('has the same streams, codecs and formats', async () => {
     const media = await index(name);
     const probe = ffprobe(fixture(name));

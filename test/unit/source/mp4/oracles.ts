@@ -13,7 +13,6 @@ export function fixture(name: string): string {
   return fileURLToPath(new URL(`../../../../fixtures/vod/${name}`, import.meta.url));
 }
 
-export const hasFfprobe = spawnSync('ffprobe', ['-version']).status === 0;
 
 export interface ProbeStream {
   index: number;
