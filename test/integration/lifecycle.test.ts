@@ -1,5 +1,6 @@
 // Lifecycle of `packager serve` as a process: graceful shutdown on SIGTERM (a request in flight still
-// gets its answer, exit 0), and --workers 2 (node:cluster) serving identical bytes from two processes.
+// gets its answer, exit 0), --workers 2 (node:cluster) serving identical bytes from two processes, and a
+// worker that dies being replaced.
 import { describe, it, expect } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, get, type Server } from 'node:http';
@@ -115,4 +116,48 @@ describe('packager serve lifecycle', () => {
       await cfg.done();
     }
   });
+
+  it('replaces a worker that dies, and keeps serving meanwhile', async () => {
+    const cfg = await tempConfig(`file vod {\n  path ${FIXTURES};\n}\n`);
+    const port = await freePort();
+    const s = await serve(['--config', cfg.path, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
+    const url = `http://127.0.0.1:${port}/vod/bframes.mp4/index.mpd`;
+    const workers: string[] = [];
+    try {
+      const seen = new Set<string>();
+      for (let i = 0; i < 40 && seen.size < 2; i++) seen.add((await fresh(url)).worker ?? 'none');
+      expect(seen.size).toBe(2);
+      workers.push(...seen);
+      const [victim, survivor] = [...seen];
+      process.kill(Number(victim), 'SIGKILL');
+      // A connection handed to the worker in the instant it died is lost (a client retries it); once
+      // the primary has seen the exit, every request is answered.
+      for (let i = 0; i < 100 && !s.output().includes(`worker ${victim} exited`); i++) await new Promise((res) => setTimeout(res, 100));
+      expect(s.output()).toContain(`worker ${victim} exited`);
+      // Until the replacement is up, the survivor answers every request.
+      let replacement: string | undefined;
+      for (let i = 0; i < 150 && !replacement; i++) {
+        const r = await fresh(url);
+        expect(r.status).toBe(200);
+        expect(r.worker).not.toBe(victim);
+        if (r.worker !== survivor) replacement = r.worker;
+        else await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(replacement).toMatch(/^\d+$/);
+      workers.push(replacement!);
+      s.child.kill('SIGTERM');
+      expect(await s.exit).toBe(0);
+    } finally {
+      // Killing the primary alone would leave its workers behind.
+      for (const pid of workers) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      s.child.kill('SIGKILL');
+      await cfg.done();
+    }
+  }, 40_000);
 });
