@@ -61,6 +61,23 @@ function fresh(url: string): Promise<{ status: number; worker: string | undefine
   });
 }
 
+/**
+ * Worker PIDs answering `url`, polled until `count` distinct ones have answered (a worker starts a bit
+ * later than the first under load) or 15 s have passed.
+ */
+async function workersAnswering(url: string, count: number): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const until = Date.now() + 15_000;
+  while (seen.size < count && Date.now() < until) {
+    const r = await fresh(url);
+    expect(r.status).toBe(200);
+    const before = seen.size;
+    seen.add(r.worker ?? 'none');
+    if (seen.size === before) await new Promise((res) => setTimeout(res, 50));
+  }
+  return seen;
+}
+
 describe('packager serve lifecycle', () => {
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {
     // An auth backend that takes 1.2 s to allow: the playlist request is in flight when SIGTERM comes.
@@ -97,16 +114,20 @@ describe('packager serve lifecycle', () => {
     const s = await serve(['--config', cfg.path, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
     try {
       expect(s.output()).toContain('(2 workers');
-      const workers = new Set<string>();
-      const digests = new Set<string>();
+      const segment = `http://127.0.0.1:${port}/drm/bframes.mp4/dash/v1/2.m4s`;
       // Both workers must be up: the first answers may all come from the first one to listen.
-      for (let i = 0; i < 40 && (workers.size < 2 || i < 12); i++) {
-        const r = await fresh(`http://127.0.0.1:${port}/drm/bframes.mp4/dash/v1/2.m4s`);
+      const workers = await workersAnswering(segment, 2);
+      expect(workers.size).toBe(2);
+      const digests = new Set<string>();
+      const answering = new Set<string>();
+      for (let i = 0; i < 12; i++) {
+        const r = await fresh(segment);
         expect(r.status).toBe(200);
-        workers.add(r.worker ?? 'none');
+        answering.add(r.worker ?? 'none');
         digests.add(createHash('sha256').update(r.body).digest('hex'));
       }
-      expect(workers.size).toBe(2);
+      // Round robin over fresh connections: both workers answer, with the same bytes.
+      expect(answering.size).toBe(2);
       expect([...workers].every((w) => /^\d+$/.test(w) && Number(w) !== s.child.pid)).toBe(true);
       expect(digests.size).toBe(1);
       s.child.kill('SIGTERM');
@@ -124,8 +145,7 @@ describe('packager serve lifecycle', () => {
     const url = `http://127.0.0.1:${port}/vod/bframes.mp4/index.mpd`;
     const workers: string[] = [];
     try {
-      const seen = new Set<string>();
-      for (let i = 0; i < 40 && seen.size < 2; i++) seen.add((await fresh(url)).worker ?? 'none');
+      const seen = await workersAnswering(url, 2);
       expect(seen.size).toBe(2);
       workers.push(...seen);
       const [victim, survivor] = [...seen];
