@@ -85,6 +85,7 @@ async function serve(args: string[]): Promise<number> {
     process.send?.({ type: 'listening', url: running.url });
   } else {
     process.stdout.write(`packager listening on ${running.url} (config ${configPath})\n`);
+    process.stdout.write(`player page: ${running.url}/player\n`);
     for (const line of await exampleUrls(running.state.config, running.url, (loc) => !isOpen(running.state.policy.guardOf(loc)))) process.stdout.write(`${line}\n`);
   }
   // Graceful: stop accepting, finish the responses in flight (10 s at most), close the watchers, exit 0.
