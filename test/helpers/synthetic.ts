@@ -1,9 +1,9 @@
 import type { SampleTable, Track } from '../../src/media/track.js';
 
 /** Builds a sample table from plain arrays (tests only: production tables come from typed arrays). */
-export function table(rows: { dts: number; cto?: number; duration: number; size?: number; sync?: boolean }[]): SampleTable {
-  const n = rows.length;
-  const t = {
+/** A zeroed sample table of n samples, to be filled in by the caller. */
+export function allocSampleTable(n: number): SampleTable & { dts: Float64Array; cto: Int32Array; duration: Uint32Array; size: Uint32Array; offset: Float64Array; sync: Uint8Array } {
+  return {
     count: n,
     dts: new Float64Array(n),
     cto: new Int32Array(n),
@@ -12,6 +12,10 @@ export function table(rows: { dts: number; cto?: number; duration: number; size?
     offset: new Float64Array(n),
     sync: new Uint8Array(n),
   };
+}
+
+export function table(rows: { dts: number; cto?: number; duration: number; size?: number; sync?: boolean }[]): SampleTable {
+  const t = allocSampleTable(rows.length);
   let off = 0;
   rows.forEach((r, i) => {
     t.dts[i] = r.dts;

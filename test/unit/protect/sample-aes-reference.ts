@@ -5,6 +5,7 @@
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { expect } from 'vitest';
+import { escape } from '../media/codec/bit-writer.js';
 
 /** toEqual for byte arrays, fast when they match (vitest compares typed arrays element by element). */
 export function expectBytes(actual: Uint8Array, expected: Uint8Array, message?: string): void {
@@ -84,19 +85,7 @@ export function referenceDecryptAudio(frame: Uint8Array, key: Uint8Array, iv: Ui
 }
 
 /** Emulation prevention, the textbook way: 00 00 followed by 00..03 gets a 03 in between. */
-export function referenceEscape(data: Uint8Array): Uint8Array {
-  const out: number[] = [];
-  let zeros = 0;
-  for (const b of data) {
-    if (zeros >= 2 && b <= 3) {
-      out.push(3);
-      zeros = 0;
-    }
-    out.push(b);
-    zeros = b === 0 ? zeros + 1 : 0;
-  }
-  return Uint8Array.from(out);
-}
+export const referenceEscape = escape;
 
 /** What a decoder does first: drop the 03 of every 00 00 03. */
 export function unescape(data: Uint8Array): Uint8Array {

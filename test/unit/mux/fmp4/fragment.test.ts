@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, PackagerError } from '../../../../src/media/errors.js';
 import type { Track } from '../../../../src/media/track.js';
 import {
   buildFragment,
@@ -9,7 +8,7 @@ import {
   type FragmentProtection,
 } from '../../../../src/mux/fmp4/fragment.js';
 import { buildInit } from '../../../../src/mux/fmp4/init.js';
-import { fakeSampleData, findBox, hex, makeSamples, makeTrack, parseWithMp4box, walkBoxes, type RawBox } from './helpers.js';
+import { fakeSampleData, findBox, hex, makeSamples, makeTrack, parseWithMp4box, walkBoxes, type RawBox, expectMuxFailure } from './helpers.js';
 
 /** I P B b b | I P B: B-frames (negative offsets after the shift) and a 2-frame edit-list delay. */
 const gop = [
@@ -48,17 +47,6 @@ function readBack(track: Track, fragments: Uint8Array[]) {
   const whole = Buffer.concat([buildInit(track), ...fragments]);
   const iso = parseWithMp4box(whole);
   return { whole, samples: iso.moov.traks[0]!.samples };
-}
-
-function expectMuxFailure(f: () => unknown, message: RegExp): void {
-  try {
-    f();
-    expect.unreachable();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PackagerError);
-    expect((e as PackagerError).code).toBe(ErrorCode.MUX_FAILURE);
-    expect((e as PackagerError).message).toMatch(message);
-  }
 }
 
 describe('fragment layout and clear fragments', () => {

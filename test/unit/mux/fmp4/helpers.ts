@@ -8,6 +8,9 @@ import { createFile, MP4BoxBuffer, type ISOFile } from 'mp4box';
 import type { SampleTable, Track } from '../../../../src/media/track.js';
 import { buildFragment, type FragmentProtection } from '../../../../src/mux/fmp4/fragment.js';
 import { buildInit, type InitProtection } from '../../../../src/mux/fmp4/init.js';
+import { expect } from 'vitest';
+import { ErrorCode, PackagerError } from '../../../../src/media/errors.js';
+import { allocSampleTable } from '../../../helpers/synthetic.js';
 
 export interface SampleSpec {
   readonly duration: number;
@@ -19,15 +22,7 @@ export interface SampleSpec {
 /** A sample table with DTS accumulated from the durations, starting at firstDts. */
 export function makeSamples(specs: readonly SampleSpec[], firstDts = 0): SampleTable {
   const n = specs.length;
-  const t = {
-    count: n,
-    dts: new Float64Array(n),
-    cto: new Int32Array(n),
-    duration: new Uint32Array(n),
-    size: new Uint32Array(n),
-    offset: new Float64Array(n),
-    sync: new Uint8Array(n),
-  };
+  const t = allocSampleTable(n);
   let dts = firstDts;
   let offset = 0;
   specs.forEach((s, i) => {
@@ -205,15 +200,7 @@ export function readMp4Track(path: string, handler: 'vide' | 'soun'): SourceTrac
   if (!trak) throw new Error(`no ${handler} track in ${path}`);
   const list = trak.samples;
   const n = list.length;
-  const samples = {
-    count: n,
-    dts: new Float64Array(n),
-    cto: new Int32Array(n),
-    duration: new Uint32Array(n),
-    size: new Uint32Array(n),
-    offset: new Float64Array(n),
-    sync: new Uint8Array(n),
-  };
+  const samples = allocSampleTable(n);
   list.forEach((s, i) => {
     samples.dts[i] = s.dts;
     samples.cto[i] = s.cts - s.dts;
@@ -299,4 +286,16 @@ export function packageTrack(
     );
   }
   return { init, fragments, whole: Buffer.concat([init, ...fragments]) };
+}
+
+/** Asserts that f throws the muxer's own error (MUX_FAILURE) with a message matching `message`. */
+export function expectMuxFailure(f: () => unknown, message: RegExp): void {
+  try {
+    f();
+    expect.unreachable();
+  } catch (e) {
+    expect(e).toBeInstanceOf(PackagerError);
+    expect((e as PackagerError).code).toBe(ErrorCode.MUX_FAILURE);
+    expect((e as PackagerError).message).toMatch(message);
+  }
 }

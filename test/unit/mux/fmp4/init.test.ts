@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, PackagerError } from '../../../../src/media/errors.js';
 import { buildInit, psshBox, type InitProtection } from '../../../../src/mux/fmp4/init.js';
 import {
   avc1Entry,
@@ -13,6 +12,7 @@ import {
   readMp4Track,
   walkBoxes,
   type RawBox,
+  expectMuxFailure,
 } from './helpers.js';
 
 const KID = fromHex('00112233445566778899aabbccddeeff');
@@ -37,17 +37,6 @@ function cenc(over: Partial<InitProtection> = {}): InitProtection {
 
 function cbcs(over: Partial<InitProtection> = {}): InitProtection {
   return { scheme: 'cbcs', kid: KID, perSampleIvSize: 0, constantIv: IV, cryptByteBlock: 1, skipByteBlock: 9, pssh: [], ...over };
-}
-
-function expectMuxFailure(f: () => unknown, message: RegExp): void {
-  try {
-    f();
-    expect.unreachable();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PackagerError);
-    expect((e as PackagerError).code).toBe(ErrorCode.MUX_FAILURE);
-    expect((e as PackagerError).message).toMatch(message);
-  }
 }
 
 describe('buildInit (clear)', () => {
