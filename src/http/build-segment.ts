@@ -35,17 +35,44 @@ function moofReserve(clear: FragmentInput, samples: number): number {
   return fragmentLayout(clear).mdatPayloadOffset + 128 + samples * (8 + 2 + 6 * 8);
 }
 
+/**
+ * Copies the bytes of samples [start, end) of a track, in decode order, to dest at `at`: from the
+ * file (VOD) or from memory (a live segment). Segments are built the same way from either.
+ */
+export type SampleReader = (track: Track, start: number, end: number, dest: Uint8Array, at: number) => Promise<void>;
+
+/** Reads samples from an MP4 file on disk. */
+export function fileSamples(path: string): SampleReader {
+  return (track, start, end, dest, at) => withFile(path, (fd) => readSamples(fd, track, start, end, dest, at));
+}
+
+/** Samples held in one buffer at their `offset` (a live segment's track). */
+export function memorySamples(data: Uint8Array): SampleReader {
+  return async (track, start, end, dest, at) => {
+    if (end <= start) return;
+    const from = track.samples.offset[start]!;
+    const to = track.samples.offset[end - 1]! + track.samples.size[end - 1]!;
+    dest.set(data.subarray(from, to), at);
+  };
+}
+
 export async function fmp4Segment(path: string, cut: TrackCut, index: number, sequenceNumber: number, enc?: CencParams): Promise<Buffer> {
   const { track, first } = cut;
-  const start = first[index]!;
-  const end = first[index + 1]!;
+  return fmp4Fragment(fileSamples(path), track, first[index]!, first[index + 1]!, sequenceNumber, enc);
+}
+
+/**
+ * Samples [start, end) of a track as one fMP4 fragment (moof + mdat), encrypted when `enc` is given.
+ * `enc.contentId` seeds the cenc IVs of sample indices start..end-1: unique per (content, key).
+ */
+export async function fmp4Fragment(read: SampleReader, track: Track, start: number, end: number, sequenceNumber: number, enc?: CencParams): Promise<Buffer> {
   const clear: FragmentInput = { track, start, end, sequenceNumber };
   const payload = byteSize(track.samples, start, end);
   if (!enc) {
     // One buffer per segment: the samples are read straight into the mdat payload.
     const layout = fragmentLayout(clear);
     const buf = Buffer.allocUnsafe(layout.totalSize);
-    await withFile(path, (fd) => readSamples(fd, track, start, end, buf, layout.mdatPayloadOffset));
+    await read(track, start, end, buf, layout.mdatPayloadOffset);
     writeFragment(buf, clear, layout);
     return buf;
   }
@@ -53,7 +80,7 @@ export async function fmp4Segment(path: string, cut: TrackCut, index: number, se
   // the samples behind a reserved gap, encrypt them in place, then write the moof into the gap.
   const reserve = moofReserve(clear, end - start);
   const buf = Buffer.allocUnsafe(reserve + payload);
-  await withFile(path, (fd) => readSamples(fd, track, start, end, buf, reserve));
+  await read(track, start, end, buf, reserve);
   const protection = protectSamples({
     track,
     start,
@@ -81,11 +108,14 @@ export async function fmp4Segment(path: string, cut: TrackCut, index: number, se
 /** An MPEG-TS segment; with `sampleAes`, SAMPLE-AES encrypted (key and the IV its key tag writes). */
 export async function tsSegment(path: string, cut: TrackCut, index: number, sampleAes?: SampleAesKey): Promise<Buffer> {
   const { track, first } = cut;
-  const start = first[index]!;
-  const end = first[index + 1]!;
+  return tsChunk(fileSamples(path), track, first[index]!, first[index + 1]!, index, sampleAes);
+}
+
+/** Samples [start, end) as an MPEG-TS segment; `segmentIndex` keeps continuity counters running across segments. */
+export async function tsChunk(read: SampleReader, track: Track, start: number, end: number, segmentIndex: number, sampleAes?: SampleAesKey): Promise<Buffer> {
   const sampleData = Buffer.allocUnsafe(byteSize(track.samples, start, end));
-  await withFile(path, (fd) => readSamples(fd, track, start, end, sampleData, 0));
-  const out = buildTsSegment({ track, start, end, sampleData, segmentIndex: index, ...(sampleAes ? { sampleAes } : {}) });
+  if (track.samples.count > 0) await read(track, start, end, sampleData, 0);
+  const out = buildTsSegment({ track, start, end, sampleData, segmentIndex, ...(sampleAes ? { sampleAes } : {}) });
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 

@@ -14,6 +14,9 @@ export interface AvcSps {
   readonly picOrderCntType: number;
   readonly log2MaxPicOrderCntLsb: number;
   readonly deltaPicOrderAlwaysZero: boolean;
+  /** Displayed picture size in luma samples, frame cropping applied (live tracks need it for avc1/tkhd). */
+  readonly width: number;
+  readonly height: number;
 }
 
 export interface AvcPps {
@@ -68,10 +71,22 @@ export function parseAvcSps(nal: Uint8Array, r = new RbspReader()): AvcSps {
   }
   r.ue(); // max_num_ref_frames
   r.u1(); // gaps_in_frame_num_value_allowed_flag
-  r.ue(); // pic_width_in_mbs_minus1
-  r.ue(); // pic_height_in_map_units_minus1
+  const widthMbs = r.ue() + 1;
+  const heightMapUnits = r.ue() + 1;
   const frameMbsOnly = r.flag();
+  if (!frameMbsOnly) r.u1(); // mb_adaptive_frame_field_flag
+  r.u1(); // direct_8x8_inference_flag
+  let crop = { left: 0, right: 0, top: 0, bottom: 0 };
+  if (r.flag()) crop = { left: r.ue(), right: r.ue(), top: r.ue(), bottom: r.ue() };
+  // H.264 7.4.2.1.1: crop units depend on chroma subsampling and on field coding.
+  const chromaArrayType = separateColourPlane ? 0 : chromaFormatIdc;
+  const cropUnitX = chromaArrayType === 0 ? 1 : chromaFormatIdc === 3 ? 1 : 2;
+  const cropUnitY = (chromaArrayType === 0 ? 1 : chromaFormatIdc === 1 ? 2 : 1) * (frameMbsOnly ? 1 : 2);
+  const width = widthMbs * 16 - cropUnitX * (crop.left + crop.right);
+  const height = heightMapUnits * 16 * (frameMbsOnly ? 1 : 2) - cropUnitY * (crop.top + crop.bottom);
   return {
+    width: Math.max(0, width),
+    height: Math.max(0, height),
     id,
     chromaArrayType: separateColourPlane ? 0 : chromaFormatIdc,
     separateColourPlane,
