@@ -7,6 +7,7 @@ import { ConfigError } from './errors.js';
 import type { HttpConfig, Protocol } from './model.js';
 import type { Directive } from './syntax.js';
 import type { Token } from './tokenizer.js';
+import { parseUdpUrl } from '../source/live/udp-url.js';
 
 /** URL prefixes the server itself answers on; a location of that name would shadow them. */
 export const RESERVED_NAMES: readonly string[] = ['keys', 'license', 'api', 'metrics', 'player'];
@@ -203,14 +204,18 @@ export function parseHttpUrl(t: Token, text: string, what: string): string {
   throw new ConfigError(t, `invalid ${what} '${text}': expected an http:// or https:// URL`);
 }
 
-/** `udp://[IFACE@]HOST:PORT`, the only input the server can take today. */
+/**
+ * `udp://[IFACE@]HOST:PORT[?options]`, the only input the server can take today. The whole URL (options
+ * included) is checked here so a typo fails `packager check` with file:line:column instead of leaving a
+ * stream silently dead at run time.
+ */
 export function parseUdpInput(t: Token): string {
-  const text = t.value;
-  const url = URL.canParse(text) ? new URL(text) : undefined;
-  if (url === undefined || url.protocol !== 'udp:' || url.hostname === '' || url.port === '') {
-    throw new ConfigError(t, `invalid input '${text}': expected udp://HOST:PORT or udp://IFACE@HOST:PORT`);
+  try {
+    parseUdpUrl(t.value);
+  } catch (err) {
+    throw new ConfigError(t, err instanceof Error ? err.message : String(err));
   }
-  return text;
+  return t.value;
 }
 
 export function parseNonEmpty(t: Token, text: string, what: string): string {

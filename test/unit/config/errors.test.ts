@@ -178,12 +178,17 @@ describe('value errors', () => {
     [
       'a non-udp input',
       'stream s {\n  input rtmp://x/app;\n}',
-      "x.conf:2:9: invalid input 'rtmp://x/app': expected udp://HOST:PORT or udp://IFACE@HOST:PORT",
+      "x.conf:2:9: invalid input 'rtmp://x/app': unsupported scheme 'rtmp:' (only udp is supported); expected udp://[IFACE@]HOST:PORT[?options]",
     ],
     [
       'an input without port',
       'stream s {\n  input udp://239.0.0.1;\n}',
-      "x.conf:2:9: invalid input 'udp://239.0.0.1': expected udp://HOST:PORT or udp://IFACE@HOST:PORT",
+      "x.conf:2:9: invalid input 'udp://239.0.0.1': missing port; expected udp://[IFACE@]HOST:PORT[?options]",
+    ],
+    [
+      'an input with an unknown option',
+      'stream s {\n  input udp://239.0.0.1:1234?buffer=1m;\n}',
+      "x.conf:2:9: invalid input 'udp://239.0.0.1:1234?buffer=1m': unknown option 'buffer' (known: rcvbuf, source, program, iface, rtp)",
     ],
     [
       'a dvr depth with an unknown unit',
