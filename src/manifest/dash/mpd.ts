@@ -1,9 +1,12 @@
 /**
  * Static (VOD) DASH MPD: one Period, AdaptationSets split by type, language and codec family, $Number$
  * addressing with an exact SegmentTimeline (GOP-aligned segments are not all the same length).
+ * The AdaptationSet, SegmentTemplate and root-attribute writers are exported for the live MPD
+ * (live-mpd.ts), so both kinds describe representations identically.
  */
 
 import { ErrorCode, PackagerError } from '../../media/errors.js';
+import type { Track } from '../../media/track.js';
 import { FIRST_SEGMENT_NUMBER } from '../../segment/types.js';
 import { escapeXml, formatInteger, formatScaled, gcd } from '../format.js';
 import { normalizeLanguage, UNDETERMINED } from '../language.js';
@@ -46,99 +49,152 @@ export interface TimelineEntry {
 
 export function buildMpd(p: Presentation, opts: MpdOptions = {}): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  const rootAttrs: Array<readonly [string, string]> = [['xmlns', 'urn:mpeg:dash:schema:mpd:2011']];
-  for (const [prefix, uri] of Object.entries(namespaces(opts.extraNamespaces))) rootAttrs.push([`xmlns:${prefix}`, uri]);
+  const rootAttrs = mpdRootAttrs(opts.extraNamespaces);
   rootAttrs.push(
-    ['xsi:schemaLocation', 'urn:mpeg:dash:schema:mpd:2011 DASH-MPD.xsd'],
-    ['profiles', DASH_PROFILE_LIVE],
     ['type', 'static'],
     // rounded up so the advertised end never cuts into the last sample
     ['mediaPresentationDuration', `PT${formatScaled(ceilMillis(p.duration), 3)}S`],
     // with bandwidth = the peak per-segment rate, buffering one longest segment guarantees playout
     ['minBufferTime', `PT${formatScaled(ceilMillis(maxSegmentSeconds(p)), 3)}S`],
   );
-  out.push(`<MPD${attrs(rootAttrs)}>`);
+  out.push(`<MPD${xmlAttrs(rootAttrs)}>`);
   out.push(`  <Period id="0" start="PT0S">`);
 
   const initTemplate = templateUri(DASH_INIT_TEMPLATE, opts.query);
   const mediaTemplate = templateUri(DASH_MEDIA_TEMPLATE, opts.query);
-  const segmentTemplate = (r: Rendition, indent: string): string[] => {
-    const lines = [
-      `${indent}<SegmentTemplate${attrs([
+  const representation = (r: Rendition): RepresentationSource => ({
+    id: r.id,
+    track: r.cut.track,
+    bandwidth: r.bandwidth,
+    frameRate: frameRateFraction(r),
+    segmentTemplate: segmentTemplateLines(
+      [
         ['timescale', formatInteger(r.cut.track.timescale)],
         ['initialization', initTemplate],
         ['media', mediaTemplate],
         ['startNumber', String(FIRST_SEGMENT_NUMBER)],
-      ])}>`,
-      `${indent}  <SegmentTimeline>`,
-    ];
-    for (const s of segmentTimeline(r.cut.start, r.cut.count)) {
-      lines.push(
-        `${indent}    <S${attrs([
-          ...(s.writeT ? [['t', formatInteger(s.t)] as const] : []),
-          ['d', formatInteger(s.d)],
-          ...(s.r > 0 ? [['r', String(s.r)] as const] : []),
-        ])}/>`,
-      );
-    }
-    lines.push(`${indent}  </SegmentTimeline>`, `${indent}</SegmentTemplate>`);
-    return lines;
-  };
+      ],
+      segmentTimeline(r.cut.start, r.cut.count),
+    ),
+  });
 
   let firstAudio = true;
   adaptationSets(p).forEach((set, index) => {
-    const first = set.renditions[0]!;
-    const asAttrs: Array<readonly [string, string]> = [['id', String(index)], ['contentType', set.kind]];
-    if (set.language !== UNDETERMINED) asAttrs.push(['lang', set.language]);
-    asAttrs.push(['mimeType', `${set.kind}/mp4`], ['segmentAlignment', 'true'], ['startWithSAP', '1']);
-    if (set.kind === 'video') {
-      asAttrs.push(
-        ['maxWidth', String(Math.max(...set.renditions.map((r) => r.cut.track.width)))],
-        ['maxHeight', String(Math.max(...set.renditions.map((r) => r.cut.track.height)))],
-      );
-      const fastest = maxFrameRate(set.renditions);
-      if (fastest) asAttrs.push(['maxFrameRate', fastest]);
-    }
-    out.push(`    <AdaptationSet${attrs(asAttrs)}>`);
-    const protection = opts.contentProtection?.(first) ?? '';
-    // indented with the set, the fragment's own layout (and any text it holds) otherwise untouched
-    for (const line of protection.split(/\r?\n/)) if (line.trim() !== '') out.push(`      ${line}`);
-    if (set.kind === 'audio' && firstAudio) {
-      out.push('      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>');
-      firstAudio = false;
-    }
-    // One SegmentTemplate describes one timeline: share it only when every representation has it.
-    const shared = set.renditions.every((r) => sameTimeline(r, first));
-    if (shared) out.push(...segmentTemplate(first, '      '));
-    for (const r of set.renditions) {
-      const t = r.cut.track;
-      const repAttrs: Array<readonly [string, string]> = [
-        ['id', r.id],
-        ['bandwidth', formatInteger(r.bandwidth)],
-        ['codecs', t.codecString],
-      ];
-      if (set.kind === 'video') {
-        if (t.width > 0 && t.height > 0) repAttrs.push(['width', String(t.width)], ['height', String(t.height)]);
-        const fr = frameRateFraction(r);
-        if (fr) repAttrs.push(['frameRate', fr.text]);
-        repAttrs.push(['sar', '1:1']);
-      } else if (t.sampleRate > 0) {
-        repAttrs.push(['audioSamplingRate', String(t.sampleRate)]);
-      }
-      const children: string[] = [];
-      if (set.kind === 'audio' && t.channels > 0) {
-        children.push(
-          `        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`,
-        );
-      }
-      if (!shared) children.push(...segmentTemplate(r, '        '));
-      if (children.length === 0) out.push(`      <Representation${attrs(repAttrs)}/>`);
-      else out.push(`      <Representation${attrs(repAttrs)}>`, ...children, '      </Representation>');
-    }
-    out.push('    </AdaptationSet>');
+    out.push(
+      ...adaptationSetLines(set.kind, set.language, set.renditions.map(representation), {
+        id: index,
+        protection: opts.contentProtection?.(set.renditions[0]!) ?? '',
+        mainAudio: set.kind === 'audio' && firstAudio,
+      }),
+    );
+    if (set.kind === 'audio') firstAudio = false;
   });
   out.push('  </Period>', '</MPD>');
   return `${out.join('\n')}\n`;
+}
+
+/** MPD's namespace declarations, schema location and profile: the attributes every MPD starts with. */
+export function mpdRootAttrs(extraNamespaces: Readonly<Record<string, string>> | undefined): Array<readonly [string, string]> {
+  const rootAttrs: Array<readonly [string, string]> = [['xmlns', 'urn:mpeg:dash:schema:mpd:2011']];
+  for (const [prefix, uri] of Object.entries(namespaces(extraNamespaces))) rootAttrs.push([`xmlns:${prefix}`, uri]);
+  rootAttrs.push(['xsi:schemaLocation', 'urn:mpeg:dash:schema:mpd:2011 DASH-MPD.xsd'], ['profiles', DASH_PROFILE_LIVE]);
+  return rootAttrs;
+}
+
+/** DASH FrameRateType: an integer or a fraction (24, 30000/1001), never a decimal. */
+export interface FrameRate {
+  readonly num: number;
+  readonly den: number;
+  readonly text: string;
+}
+
+/** What an AdaptationSet needs of a representation, VOD or live. */
+export interface RepresentationSource {
+  readonly id: string;
+  readonly track: Track;
+  readonly bandwidth: number;
+  /** Video only. */
+  readonly frameRate?: FrameRate | undefined;
+  /** Its SegmentTemplate element, unindented lines (see segmentTemplateLines). */
+  readonly segmentTemplate: readonly string[];
+}
+
+/**
+ * The lines of one AdaptationSet (indented for a Period at two spaces): ContentProtection first, the
+ * main Role on the first audio set, then one Representation per source. A SegmentTemplate shared by
+ * every representation is written once at set level.
+ */
+export function adaptationSetLines(
+  kind: 'video' | 'audio',
+  language: string,
+  reps: readonly RepresentationSource[],
+  opts: { readonly id: number; readonly protection: string; readonly mainAudio: boolean },
+): string[] {
+  const out: string[] = [];
+  const asAttrs: Array<readonly [string, string]> = [['id', String(opts.id)], ['contentType', kind]];
+  if (language !== UNDETERMINED) asAttrs.push(['lang', language]);
+  asAttrs.push(['mimeType', `${kind}/mp4`], ['segmentAlignment', 'true'], ['startWithSAP', '1']);
+  if (kind === 'video') {
+    asAttrs.push(
+      ['maxWidth', String(Math.max(...reps.map((r) => r.track.width)))],
+      ['maxHeight', String(Math.max(...reps.map((r) => r.track.height)))],
+    );
+    const fastest = maxFrameRate(reps);
+    if (fastest) asAttrs.push(['maxFrameRate', fastest]);
+  }
+  out.push(`    <AdaptationSet${xmlAttrs(asAttrs)}>`);
+  // indented with the set, the fragment's own layout (and any text it holds) otherwise untouched
+  for (const line of opts.protection.split(/\r?\n/)) if (line.trim() !== '') out.push(`      ${line}`);
+  if (opts.mainAudio) out.push('      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>');
+  // One SegmentTemplate describes one timeline: share it only when every representation has it.
+  const first = reps[0]!.segmentTemplate.join('\n');
+  const shared = reps.every((r) => r.segmentTemplate.join('\n') === first);
+  if (shared) out.push(...reps[0]!.segmentTemplate.map((l) => `      ${l}`));
+  for (const r of reps) {
+    const t = r.track;
+    const repAttrs: Array<readonly [string, string]> = [
+      ['id', r.id],
+      ['bandwidth', formatInteger(r.bandwidth)],
+      ['codecs', t.codecString],
+    ];
+    if (kind === 'video') {
+      if (t.width > 0 && t.height > 0) repAttrs.push(['width', String(t.width)], ['height', String(t.height)]);
+      if (r.frameRate) repAttrs.push(['frameRate', r.frameRate.text]);
+      repAttrs.push(['sar', '1:1']);
+    } else if (t.sampleRate > 0) {
+      repAttrs.push(['audioSamplingRate', String(t.sampleRate)]);
+    }
+    const children: string[] = [];
+    if (kind === 'audio' && t.channels > 0) {
+      children.push(
+        `        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`,
+      );
+    }
+    if (!shared) children.push(...r.segmentTemplate.map((l) => `        ${l}`));
+    if (children.length === 0) out.push(`      <Representation${xmlAttrs(repAttrs)}/>`);
+    else out.push(`      <Representation${xmlAttrs(repAttrs)}>`, ...children, '      </Representation>');
+  }
+  out.push('    </AdaptationSet>');
+  return out;
+}
+
+/** A SegmentTemplate with the given attributes and SegmentTimeline, as unindented lines. */
+export function segmentTemplateLines(
+  attrs: ReadonlyArray<readonly [string, string]>,
+  entries: readonly TimelineEntry[],
+): string[] {
+  const lines = [`<SegmentTemplate${xmlAttrs(attrs)}>`, '  <SegmentTimeline>'];
+  for (const s of entries) {
+    lines.push(
+      `    <S${xmlAttrs([
+        ...(s.writeT ? [['t', formatInteger(s.t)] as const] : []),
+        ['d', formatInteger(s.d)],
+        ...(s.r > 0 ? [['r', String(s.r)] as const] : []),
+      ])}/>`,
+    );
+  }
+  lines.push('  </SegmentTimeline>', '</SegmentTemplate>');
+  return lines;
 }
 
 /**
@@ -147,26 +203,41 @@ export function buildMpd(p: Presentation, opts: MpdOptions = {}): string {
  * languages.
  */
 export function adaptationSets(p: Presentation): AdaptationSetGroup[] {
-  const sets = new Map<string, { kind: 'video' | 'audio'; language: string; renditions: Rendition[] }>();
-  const add = (kind: 'video' | 'audio', r: Rendition): void => {
-    const language = kind === 'audio' ? normalizeLanguage(r.cut.track.language) : UNDETERMINED;
-    const family = r.cut.track.codecString.split('.')[0]!.toLowerCase();
+  return groupAdaptationSets(p.video, p.audio, (r) => r.cut.track);
+}
+
+/** adaptationSets for any kind of rendition, given its track. */
+export function groupAdaptationSets<R>(
+  video: readonly R[],
+  audio: readonly R[],
+  trackOf: (r: R) => Track,
+): Array<{ kind: 'video' | 'audio'; language: string; renditions: R[] }> {
+  const sets = new Map<string, { kind: 'video' | 'audio'; language: string; renditions: R[] }>();
+  const add = (kind: 'video' | 'audio', r: R): void => {
+    const track = trackOf(r);
+    const language = kind === 'audio' ? normalizeLanguage(track.language) : UNDETERMINED;
+    const family = track.codecString.split('.')[0]!.toLowerCase();
     const key = `${kind}|${language}|${family}`;
     const set = sets.get(key);
     if (set) set.renditions.push(r);
     else sets.set(key, { kind, language, renditions: [r] });
   };
-  for (const r of p.video) add('video', r);
-  for (const r of p.audio) add('audio', r);
+  for (const r of video) add('video', r);
+  for (const r of audio) add('audio', r);
   return [...sets.values()];
 }
 
 /** S entries of segments [0, count) of a cut: equal consecutive contiguous durations folded into r. */
 export function segmentTimeline(start: Float64Array, count: number): TimelineEntry[] {
+  const segments: Array<{ t: number; d: number }> = [];
+  for (let i = 0; i < count; i++) segments.push({ t: start[i]!, d: start[i + 1]! - start[i]! });
+  return timelineEntries(segments);
+}
+
+/** S entries of segments given by start and duration, in order (gaps and overlaps write t again). */
+export function timelineEntries(segments: Iterable<{ readonly t: number; readonly d: number }>): TimelineEntry[] {
   const out: Array<{ t: number; d: number; r: number; writeT: boolean }> = [];
-  for (let i = 0; i < count; i++) {
-    const t = start[i]!;
-    const d = start[i + 1]! - t;
+  for (const { t, d } of segments) {
     const last = out[out.length - 1];
     const expected = last ? last.t + (last.r + 1) * last.d : undefined;
     if (last && last.d === d && expected === t) last.r++;
@@ -175,15 +246,7 @@ export function segmentTimeline(start: Float64Array, count: number): TimelineEnt
   return out;
 }
 
-function sameTimeline(a: Rendition, b: Rendition): boolean {
-  if (a === b) return true;
-  if (a.cut.track.timescale !== b.cut.track.timescale || a.cut.count !== b.cut.count) return false;
-  for (let i = 0; i <= a.cut.count; i++) if (a.cut.start[i] !== b.cut.start[i]) return false;
-  return true;
-}
-
-/** DASH FrameRateType is an integer or a fraction (24, 30000/1001), never a decimal. */
-function frameRateFraction(r: Rendition): { num: number; den: number; text: string } | undefined {
+function frameRateFraction(r: Rendition): FrameRate | undefined {
   if (r.frameDuration === undefined || !(r.frameDuration > 0)) return undefined;
   const ts = r.cut.track.timescale;
   const g = gcd(ts, r.frameDuration);
@@ -192,10 +255,10 @@ function frameRateFraction(r: Rendition): { num: number; den: number; text: stri
   return { num, den, text: den === 1 ? String(num) : `${num}/${den}` };
 }
 
-function maxFrameRate(renditions: readonly Rendition[]): string | undefined {
-  let best: { num: number; den: number; text: string } | undefined;
-  for (const r of renditions) {
-    const f = frameRateFraction(r);
+function maxFrameRate(reps: readonly RepresentationSource[]): string | undefined {
+  let best: FrameRate | undefined;
+  for (const r of reps) {
+    const f = r.frameRate;
     if (f && (!best || f.num * best.den > best.num * f.den)) best = f;
   }
   return best?.text;
@@ -216,7 +279,7 @@ function ceilMillis(seconds: number): number {
 }
 
 /** In a SegmentTemplate '$' starts an identifier, so a literal '$' of the query is written '$$'. */
-function templateUri(template: string, query: string | undefined): string {
+export function templateUri(template: string, query: string | undefined): string {
   const full = appendQuery('', query);
   return template + full.replace(/\$/g, '$$$$');
 }
@@ -233,6 +296,7 @@ function namespaces(extra: Readonly<Record<string, string>> | undefined): Record
   return all;
 }
 
-function attrs(list: ReadonlyArray<readonly [string, string]>): string {
+/** ` name="value"` pairs, values escaped. */
+export function xmlAttrs(list: ReadonlyArray<readonly [string, string]>): string {
   return list.map(([k, v]) => ` ${k}="${escapeXml(v)}"`).join('');
 }

@@ -3,6 +3,7 @@
  * audio codecs differ), audio as EXT-X-MEDIA renditions with their own media playlists.
  */
 
+import type { Track } from '../../media/track.js';
 import { formatFixed, formatInteger } from '../format.js';
 import { languageName, normalizeLanguage, UNDETERMINED } from '../language.js';
 import { appendQuery, hlsMediaPlaylistPath, type HlsVariant } from '../paths.js';
@@ -16,38 +17,77 @@ export interface MasterPlaylistOptions {
   readonly sessionKeys?: readonly string[];
 }
 
+/**
+ * What a master playlist needs of a rendition. VOD Renditions are mapped to it; live renditions
+ * (manifest/live-paths.ts) already have this shape.
+ */
+export interface VariantSource {
+  /** 'v1', 'a2' …: names its media playlist. */
+  readonly id: string;
+  readonly track: Track;
+  readonly bandwidth: number;
+  readonly averageBandwidth: number;
+  /** Video: frames per second. */
+  readonly frameRate?: number;
+}
+
 export interface AudioGroup {
   readonly id: string;
   readonly codec: string;
-  readonly renditions: readonly Rendition[];
+  readonly renditions: readonly VariantSource[];
   /** The highest peak / average among the renditions: what a variant must budget for its audio. */
   readonly bandwidth: number;
   readonly averageBandwidth: number;
 }
 
 export function buildMasterPlaylist(p: Presentation, variant: HlsVariant, opts: MasterPlaylistOptions = {}): string {
+  return writeMasterPlaylist(
+    p.video.map(variantSource),
+    p.audio.map(variantSource),
+    (id) => hlsMediaPlaylistPath(variant, id),
+    variant,
+    opts,
+  );
+}
+
+function variantSource(r: Rendition): VariantSource {
+  return { id: r.id, track: r.cut.track, bandwidth: r.bandwidth, averageBandwidth: r.averageBandwidth, frameRate: r.frameRate };
+}
+
+/**
+ * The master playlist of any title, VOD or live: `video` sorted as it should be listed (highest
+ * bandwidth first), `audio` in order (the first is the default); `pathOf` gives a rendition's media
+ * playlist relative to the master.
+ */
+export function writeMasterPlaylist(
+  video: readonly VariantSource[],
+  audio: readonly VariantSource[],
+  pathOf: (id: string) => string,
+  variant: HlsVariant,
+  opts: MasterPlaylistOptions = {},
+): string {
   const sessionKeys = opts.sessionKeys ?? [];
   checkTagLines(sessionKeys, '#EXT-X-SESSION-KEY');
   const version = Math.max(BASE_VERSION[variant], versionForKeyLines(sessionKeys));
   const lines = ['#EXTM3U', `#EXT-X-VERSION:${version}`, '#EXT-X-INDEPENDENT-SEGMENTS', ...sessionKeys];
-  const uri = (r: Rendition): string => appendQuery(hlsMediaPlaylistPath(variant, r.id), opts.query);
+  const uri = (r: VariantSource): string => appendQuery(pathOf(r.id), opts.query);
 
-  if (p.video.length === 0) {
+  if (video.length === 0) {
     // Audio only: each audio rendition is a variant of its own. hls.js and ffmpeg play this; an
     // EXT-X-MEDIA group with no variant carrying the media is not something every player accepts.
-    for (const a of p.audio) {
-      lines.push(streamInf(a.bandwidth, a.averageBandwidth, [a.cut.track.codecString]), uri(a));
+    for (const a of audio) {
+      lines.push(streamInf(a.bandwidth, a.averageBandwidth, [a.track.codecString]), uri(a));
     }
     return `${lines.join('\n')}\n`;
   }
 
-  const groups = audioGroups(p.audio);
+  const groups = audioGroups(audio);
   let audioIndex = 0;
   for (const g of groups) {
     const names = new Set<string>();
     g.renditions.forEach((a, i) => {
       audioIndex++;
-      const track = a.cut.track;
+      const track = a.track;
       const lang = normalizeLanguage(track.language);
       const name = uniqueName(lang === UNDETERMINED ? `Audio ${audioIndex}` : (languageName(lang) ?? lang), names);
       lines.push(
@@ -69,8 +109,8 @@ export function buildMasterPlaylist(p: Presentation, variant: HlsVariant, opts: 
   // Without audio a single pseudo-group with nothing in it keeps the loop below in one shape.
   const variants: ReadonlyArray<AudioGroup | undefined> = groups.length > 0 ? groups : [undefined];
   for (const g of variants) {
-    for (const v of p.video) {
-      const track = v.cut.track;
+    for (const v of video) {
+      const track = v.track;
       const codecs = g ? [track.codecString, g.codec] : [track.codecString];
       lines.push(
         streamInf(v.bandwidth + (g?.bandwidth ?? 0), v.averageBandwidth + (g?.averageBandwidth ?? 0), codecs, [
@@ -89,10 +129,10 @@ export function buildMasterPlaylist(p: Presentation, variant: HlsVariant, opts: 
  * Audio renditions grouped by codec string, in the order of first appearance. A variant names one
  * group, and every rendition of a group must be decodable with the CODECS the variant declares.
  */
-export function audioGroups(audio: readonly Rendition[]): AudioGroup[] {
-  const byCodec = new Map<string, Rendition[]>();
+export function audioGroups(audio: readonly VariantSource[]): AudioGroup[] {
+  const byCodec = new Map<string, VariantSource[]>();
   for (const a of audio) {
-    const codec = a.cut.track.codecString;
+    const codec = a.track.codecString;
     const list = byCodec.get(codec);
     if (list) list.push(a);
     else byCodec.set(codec, [a]);
