@@ -77,7 +77,14 @@ async function serve(args: string[]): Promise<number> {
       return 2;
     }
     // Fail here, once, on a config that cannot be served, rather than in a loop of dying workers.
-    assertServable(await loadConfig(configPath));
+    const config = await loadConfig(configPath);
+    assertServable(config);
+    if (count > 1 && config.streams.length > 0) {
+      // Workers share one UDP socket through cluster and the kernel hands each datagram to one of them:
+      // every worker would see a fraction of the stream.
+      process.stderr.write(`packager: live streams are ingested by one process; run without --workers (or --workers 1) when the config has 'stream' blocks\n`);
+      return 2;
+    }
     return runPrimary(count, process.stdout);
   }
   const running = await startServer({ configPath, ...(values.listen ? { listen: values.listen } : {}) });

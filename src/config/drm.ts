@@ -2,7 +2,7 @@ import { ConfigError } from './errors.js';
 import type { CencScheme, DrmConfig, DrmKind, DrmSystemName, SourcePos, TsMethod } from './model.js';
 import type { Directive } from './syntax.js';
 import type { Token } from './tokenizer.js';
-import { parseHeaderName, parseHttpUrl, parseNonEmpty, parseStaticKey, parseUuid, splitOption } from './validate.js';
+import { parseDuration, parseHeaderName, parseHttpUrl, parseNonEmpty, parseStaticKey, parseUuid, splitOption } from './validate.js';
 
 type OptionCheck = (t: Token, value: string, key: string) => string;
 
@@ -52,6 +52,16 @@ const certSource: OptionCheck = (t, value, key) => {
   return value;
 };
 const headerName: OptionCheck = (t, value) => parseHeaderName(t, value);
+/** Key period of a live stream: a duration of at least a minute (10m, 1h, 600). Normalised to seconds. */
+const rotatePeriod: OptionCheck = (t, value, key) => {
+  const seconds = parseDuration({ ...t, value });
+  if (!(seconds >= 60) || !Number.isInteger(seconds)) throw new ConfigError(t, `${key}= must be a whole number of seconds of at least 60 (e.g. 10m), not '${value}'`);
+  return String(seconds);
+};
+const segmentCount: OptionCheck = (t, value, key) => {
+  if (!/^[1-9][0-9]{0,5}$/.test(value)) throw new ConfigError(t, `${key}= must be a whole number of segments from 1 to 999999, not '${value}'`);
+  return value;
+};
 /**
  * Options every drm kind takes: the scheme of each output (Common Encryption for CMAF, TS method), the
  * DRM systems signalled, and the licence proxy's upstreams (see drmSignalling()).
@@ -68,6 +78,9 @@ const SCHEME_OPTIONS: Readonly<Record<string, OptionCheck>> = {
   license_header: headerName,
   license_auth: nonEmpty,
   license_auth_url: httpUrl,
+  // Live streams only (checked by the stream block): a new KeyID per key period.
+  rotate: rotatePeriod,
+  rotate_segments: segmentCount,
 };
 
 /** KeyOS's licence servers (KEYOS.md): the licence proxy's upstreams by default for `drm keyos`. */
@@ -242,5 +255,18 @@ export function parseDrm(d: Directive, pos: SourcePos): DrmConfig {
   if ((args.options.has('license_auth') || args.options.has('license_auth_url')) && kind !== 'keyos' && !args.options.has('license_header')) {
     throw new ConfigError(kindToken, 'license_auth= and license_auth_url= need license_header=NAME (the header the licence server reads)');
   }
+  if (args.options.has('rotate') && args.options.has('rotate_segments')) {
+    throw new ConfigError(kindToken, 'give rotate= (a key period) or rotate_segments= (segments per key), not both');
+  }
+  if ((args.options.has('rotate') || args.options.has('rotate_segments')) && kind === 'static') {
+    throw new ConfigError(kindToken, 'key rotation needs keys per KeyID: drm local, keyos or cpix, not static');
+  }
   return build(kind, args, pos);
+}
+
+/** Seconds per key period (`rotate=`), segments per key (`rotate_segments=`), or undefined: no rotation. */
+export function keyRotation(drm: DrmConfig): { seconds: number } | { segments: number } | undefined {
+  if (drm.options.rotate !== undefined) return { seconds: Number(drm.options.rotate) };
+  if (drm.options.rotate_segments !== undefined) return { segments: Number(drm.options.rotate_segments) };
+  return undefined;
 }

@@ -221,6 +221,9 @@ function applyFile(d: Directive, top: TopDraft, ctx: Ctx): void {
   applyAll(d.block ?? [], FILE_CONTEXT, draft, ctx);
   const { path, ...rest } = draft;
   if (path === undefined) throw new ConfigError(d.name, `file '${name}' needs a 'path'`);
+  if (draft.drm && (draft.drm.options.rotate !== undefined || draft.drm.options.rotate_segments !== undefined)) {
+    throw new ConfigError(draft.drm.pos, 'key rotation (rotate=, rotate_segments=) applies to live streams, not to files');
+  }
   top.config.files.push({ ...rest, path });
 }
 
@@ -238,6 +241,10 @@ function applyStream(d: Directive, top: TopDraft, ctx: Ctx): void {
   };
   applyAll(d.block ?? [], STREAM_CONTEXT, stream, ctx);
   if (stream.inputs.length === 0) throw new ConfigError(d.name, `stream '${name}' needs at least one 'input'`);
+  // A live stream's KeyID is its resource_id (or the static key's kid=): there is no sidecar to read.
+  if (stream.drm && stream.resourceId === undefined && !(stream.drm.kind === 'static' && stream.drm.kid !== undefined)) {
+    throw new ConfigError(stream.drm.pos, `protected stream '${name}' needs 'resource_id UUID;' (its KeyID)`);
+  }
   top.config.streams.push(stream);
 }
 

@@ -21,7 +21,7 @@
 import { realpath } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import type { Context } from 'koa';
-import type { AccessConfig, Config, FileLocation } from '../config/model.js';
+import type { AccessConfig, Config, FileLocation, Location } from '../config/model.js';
 import { MIN_TOKEN_SECRET_LENGTH } from '../config/validate.js';
 import { PackagerError, ErrorCode } from '../media/errors.js';
 import { kidEquals, kidToUuid } from '../keys/kid.js';
@@ -102,7 +102,7 @@ export class AccessPolicy {
     private readonly config: Config,
     private readonly envSecret: string | undefined,
   ) {
-    this.strictest = mergeGuards(config.files.filter((l) => l.drm).map((l) => this.guardOf(l)));
+    this.strictest = mergeGuards([...config.files, ...config.streams].filter((l) => l.drm).map((l) => this.guardOf(l)));
   }
 
   guardOf(loc: AccessConfig): Guard {
@@ -165,7 +165,7 @@ function verified(token: string | undefined, guard: Guard): TokenClaims {
 export async function authorizePlaylist(
   ctx: Context,
   deps: AccessDeps,
-  location: FileLocation,
+  location: Location,
   contentPath: string,
   proto: 'hls' | 'dash',
   kidOf: () => Promise<Uint8Array | undefined>,
@@ -210,13 +210,14 @@ export interface KeyTarget {
  */
 export async function authorizeKeys(ctx: Context, deps: AccessDeps, kids: readonly Uint8Array[], type: 'key' | 'license'): Promise<KeyTarget[]> {
   const token = requestToken(ctx);
-  const targets: Array<KeyTarget & { guard: Guard; location?: FileLocation }> = kids.map((kid) => {
+  const locations: Location[] = [...deps.config.files, ...deps.config.streams];
+  const targets: Array<KeyTarget & { guard: Guard; location?: Location }> = kids.map((kid) => {
     const known = deps.knownKids.get(kid);
     const protection = known ? deps.protections.get(known.location) : undefined;
-    const location = protection ? deps.config.files.find((f) => f.name === protection.location) : undefined;
+    const location = protection ? locations.find((f) => f.name === protection.location) : undefined;
     if (!known || !protection || !location) return { kid, guard: deps.policy.strictest };
     // A KID served by several locations (warned about) takes the guards of all of them together.
-    const others = (known.alsoIn ?? []).flatMap((name) => deps.config.files.filter((f) => f.name === name && f.drm));
+    const others = (known.alsoIn ?? []).flatMap((name) => locations.filter((f) => f.name === name && f.drm));
     const guard = mergeGuards([location, ...others].map((l) => deps.policy.guardOf(l)));
     return { kid, protection, location, guard, ...(known.mediaPath === undefined ? {} : { mediaPath: known.mediaPath }) };
   });
@@ -235,6 +236,8 @@ export async function authorizeKeys(ctx: Context, deps: AccessDeps, kids: readon
     let pathKid: Promise<Uint8Array | undefined> | undefined;
     for (const t of guarded) {
       if (subjectMatches(sub, { kid: t.kid })) continue;
+      // A live stream's token opens every key of the stream (one per key period under rotation).
+      if (t.location?.kind === 'stream' && subjectMatches(sub, { stream: t.location.name })) continue;
       pathKid ??= kidOfSubjectPath(sub, deps);
       const k = await pathKid;
       if (k === undefined || !kidEquals(k, t.kid)) throw new Refusal(403, 'token for other content');
@@ -288,8 +291,8 @@ async function kidOfSubjectPath(sub: string, deps: AccessDeps): Promise<Uint8Arr
 }
 
 /** `location/path` of a title for the auth backend; the location alone when the file is not known. */
-async function titleName(location: FileLocation, mediaPath: string | undefined): Promise<string> {
-  if (mediaPath === undefined) return location.name;
+async function titleName(location: Location, mediaPath: string | undefined): Promise<string> {
+  if (mediaPath === undefined || location.kind === 'stream') return location.name;
   for (const root of [location.path, await realpath(location.path).catch(() => location.path)]) {
     const rel = relative(root, mediaPath);
     if (rel !== '' && !rel.startsWith('..')) return `${location.name}/${rel.split(sep).join('/')}`;

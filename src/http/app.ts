@@ -14,6 +14,8 @@ import { Refusal, REFUSAL_BODY, type AccessPolicy } from './access.js';
 import type { AuthBackend } from './auth-backend.js';
 import type { KeyRateLimiter } from './rate-limit.js';
 import type { Operator } from './operator.js';
+import type { LiveStreams } from './live-registry.js';
+import { serveLive } from './live-handler.js';
 
 /**
  * What a request needs. `config`, `protections`, `policy` and `limiter` are swapped together on reload; a
@@ -30,6 +32,8 @@ export interface AppState {
   readonly titles: TitleCache;
   readonly knownKids: KnownKids;
   readonly log: Logger;
+  /** The running live streams of `config`. */
+  readonly live: LiveStreams;
 }
 
 /** The state as of now, fixed for one request even if a reload swaps the config meanwhile. */
@@ -62,6 +66,18 @@ export function createApp(state: AppState, operator?: Operator): Koa {
     const key = /^\/keys\/([^/]+)$/.exec(ctx.path);
     if (key) return serveRawKey(ctx, key[1]!, now);
     if (ctx.path === '/license/fairplay/certificate') return serveFairplayCertificate(ctx, now);
+    // The DASH UTCTiming source (urn:mpeg:dash:utc:http-iso:2014): players sync their clocks to ours.
+    if (ctx.path === '/time') {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'text/plain';
+      ctx.body = new Date().toISOString();
+      return;
+    }
+    const live = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+    if (live) {
+      const stream = now.config.streams.find((s) => s.name === live[1]);
+      if (stream) return serveLive(ctx, stream, live[2]!, now);
+    }
     const vod = parseVodPath(ctx.path);
     if (vod) {
       const location = now.config.files.find((f) => f.name === vod.location);

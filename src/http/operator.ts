@@ -331,8 +331,15 @@ export class Operator {
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 100) / 10,
         config: { file: s.config.file, lastReload: this.lastReload ?? null },
         locations: s.config.files.map((f) => this.describe(f)),
-        streams: s.config.streams.map((st) => ({ name: st.name, inputs: st.inputs.length, state: 'not served by this build' })),
+        streams: s.config.streams.map((st) => ({ name: st.name, input: st.inputs[0], state: s.live.get(st.name)?.status().input.state ?? 'stopped' })),
       };
+    }
+    if (path === '/api/streams') return { streams: s.config.streams.map((st) => this.streamStatus(st.name)) };
+    const stream = /^\/api\/streams\/([^/]+)$/.exec(path);
+    if (stream) {
+      const name = decodeURIComponent(stream[1]!);
+      if (!s.config.streams.some((st) => st.name === name)) throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, 'no such stream', { expose: true });
+      return this.streamStatus(name);
     }
     if (path === '/api/caches') {
       const t = s.titles;
@@ -368,6 +375,27 @@ export class Operator {
       return listFolder(loc, dir);
     }
     throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, 'no such API route');
+  }
+
+  /** A live stream's input state, demux and segmenter counters and window (never a key). */
+  private streamStatus(name: string): Record<string, unknown> {
+    const cfg = this.state.config.streams.find((st) => st.name === name)!;
+    const live = this.state.live.get(name);
+    const iso = (t: number | undefined): string | null => (t === undefined ? null : new Date(t).toISOString());
+    if (!live) return { name, input: { url: cfg.inputs[0], state: 'stopped' } };
+    const st = live.status();
+    const segments = live.segments();
+    return {
+      name,
+      protocols: cfg.protocols,
+      segmentDuration: cfg.segmentDuration,
+      drm: cfg.drm ? { kind: cfg.drm.kind, schemes: cfg.drm.schemes, rotation: this.state.protections.get(name)?.rotation ?? null } : null,
+      input: { ...st.input, lastPacketAt: iso(st.input.lastPacketAt) },
+      demux: st.demux,
+      segmenter: st.segmenter,
+      window: { ...st.window, lastSegmentAt: iso(st.window.lastSegmentAt), newest: segments.slice(-3).map((x) => ({ number: x.number, duration: x.duration / 90000, discontinuity: x.discontinuity, at: iso(x.wallClock) })) },
+      dvr: st.dvr ?? null,
+    };
   }
 
   private describe(f: FileLocation): Record<string, unknown> {

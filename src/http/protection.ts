@@ -1,4 +1,4 @@
-import type { CencScheme, Config, DrmConfig, FileLocation, TsMethod } from '../config/model.js';
+import type { CencScheme, Config, DrmConfig, Location, TsMethod } from '../config/model.js';
 import { formatAt } from '../config/errors.js';
 import { isWrappedKey } from '../keys/wrap.js';
 import { createKeyProvider } from '../keys/registry.js';
@@ -9,7 +9,8 @@ import { scanSidecars } from '../keys/scan.js';
 import { parseKid } from '../keys/kid.js';
 import type { KnownKids } from '../keys/known-kids.js';
 import type { Logger } from './logger.js';
-import { drmSignalling, type DrmSignalling } from '../config/drm.js';
+import { drmSignalling, keyRotation, type DrmSignalling } from '../config/drm.js';
+import type { KeyRotation } from '../keys/rotation.js';
 
 /** Everything a protected location needs to encrypt a title: resolved before any media is built. */
 export interface TitleKey {
@@ -29,7 +30,11 @@ export class LocationProtection {
     readonly fixedKid: Uint8Array | undefined,
   ) {
     this.signalling = drmSignalling(drm);
+    this.rotation = keyRotation(drm);
   }
+
+  /** Live streams: a new KeyID per key period (`rotate=`, `rotate_segments=`). */
+  readonly rotation: KeyRotation | undefined;
 
   /** The DRM systems signalled, the licence proxy's upstreams (from the `drm` options). */
   readonly signalling: DrmSignalling;
@@ -85,20 +90,22 @@ export function needsKek(config: Config): boolean {
  */
 export function buildProtections(config: Config, secret: () => Promise<Uint8Array>, log: Logger, kek?: Uint8Array): Map<string, LocationProtection> {
   const out = new Map<string, LocationProtection>();
-  for (const loc of config.files) {
+  for (const loc of [...config.files, ...config.streams]) {
     if (!loc.drm) continue;
     out.set(loc.name, protectionFor(loc, loc.drm, secret, log, kek));
   }
   return out;
 }
 
-function protectionFor(loc: FileLocation, drm: DrmConfig, secret: () => Promise<Uint8Array>, log: Logger, kek: Uint8Array | undefined): LocationProtection {
+function protectionFor(loc: Location, drm: DrmConfig, secret: () => Promise<Uint8Array>, log: Logger, kek: Uint8Array | undefined): LocationProtection {
   if (drm.kind === 'static' && !isWrappedKey(drm.key)) {
     log.warn('static key stored in plain text; wrap it with packager wrap-key', { location: loc.name, at: formatAt(drm.pos, 'drm static') });
   }
   const inner = createKeyProvider(drm, kek === undefined ? { secret } : { secret, kek });
   const provider = new CachedKeyProvider(inner, { ttlMs: KEY_TTL_MS, max: 10_000 });
-  const fixedKid = inner.fixedKid ?? (drm.kind === 'static' && drm.kid ? parseKid(drm.kid) : undefined);
+  // A live stream's KeyID is its resource_id (validated by the config parser); a file's, its sidecar.
+  const streamKid = loc.kind === 'stream' && loc.resourceId !== undefined ? parseKid(loc.resourceId) : undefined;
+  const fixedKid = inner.fixedKid ?? (drm.kind === 'static' && drm.kid ? parseKid(drm.kid) : streamKid);
   log.info('protected location', { location: loc.name, drm: drm.kind, dash: drm.schemes.dash, hls: drm.schemes.hls, ts: drm.schemes.ts, systems: drmSignalling(drm).systems.join(',') });
   return new LocationProtection(loc.name, drm, provider, fixedKid);
 }

@@ -18,6 +18,7 @@ import { KnownKids } from '../keys/known-kids.js';
 import { loadSecret } from '../keys/secret.js';
 import { dirname, join } from 'node:path';
 import { Operator } from './operator.js';
+import { LiveStreams } from './live-registry.js';
 
 export interface ServerOptions {
   configPath: string;
@@ -98,10 +99,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     titles: new TitleCache(),
     knownKids: new KnownKids(),
     log,
+    live: new LiveStreams(log),
   };
   state.protections = buildProtections(config, secret, log, await kekOf(config));
-  if (config.files.some((f) => f.drm?.kind === 'local')) await secret();
+  if ([...config.files, ...config.streams].some((f) => f.drm?.kind === 'local')) await secret();
   // Learn the KIDs of every protected location in the background: a large library must not delay start.
+  // A stream's resource_id is known at once (rotated KeyIDs are learnt as they are served).
+  const rememberStreamKids = (cfg: Config): void => {
+    for (const s of cfg.streams) {
+      const kid = state.protections.get(s.name)?.fixedKid;
+      if (kid) state.knownKids.add(kid, s.name);
+    }
+  };
   const scanKids = (cfg: Config): void => {
     for (const loc of cfg.files) {
       const p = state.protections.get(loc.name);
@@ -109,6 +118,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   };
   scanKids(config);
+  rememberStreamKids(config);
+  await state.live.apply(config);
   const operator = new Operator(state);
   operator.instrument(state.protections);
   const app = createApp(state, operator);
@@ -170,6 +181,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       operator.instrument(protections);
       if (ownLogger) log.setLevel?.(next.logLevel ?? 'info');
       scanKids(next);
+      rememberStreamKids(next);
+      await state.live.apply(next);
       if (opts.watch !== false) await watchLocations(next);
       log.info('config reloaded', { file: opts.configPath });
       operator.reloaded(true);
@@ -215,7 +228,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             clearTimeout(cut);
           });
         });
-        await Promise.all([...watchers.map((w) => w.close()), locationWatcher?.close()]);
+        await Promise.all([...watchers.map((w) => w.close()), locationWatcher?.close(), state.live.stopAll()]);
         operator.stop();
         log.info('stopped', { pid: process.pid });
       })();

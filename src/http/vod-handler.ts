@@ -30,7 +30,7 @@ export const CONTENT_TYPES = {
 } as const;
 
 /** Segments and inits never change for a given source file: let players and CDNs keep them. */
-const SEGMENT_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+export const SEGMENT_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /** A VOD manifest only changes when its file is replaced: cache briefly so a replacement shows soon. */
 const MANIFEST_CACHE_CONTROL = 'public, max-age=60';
 /** A manifest behind an access check or carrying a token: the viewer's own, never in a shared cache. */
@@ -45,7 +45,7 @@ export interface VodDeps extends AccessDeps {
 }
 
 /** One protected output of a title: the key, and how that output is encrypted. */
-interface Encryption extends CencParams {
+export interface Encryption extends CencParams {
   /** For ETags: the CMAF scheme, or the TS method. */
   readonly tag: string;
   /** Set for the MPEG-TS output. */
@@ -177,7 +177,7 @@ export function sampleAesIv(key: Uint8Array, contentId: string): Uint8Array {
 }
 
 /** `#EXT-X-KEY` of one TS segment: the method, the key URI and the segment's explicit IV. */
-function tsKeyLine(method: TsMethod, uri: string, iv: Uint8Array): string {
+export function tsKeyLine(method: TsMethod, uri: string, iv: Uint8Array): string {
   return `#EXT-X-KEY:METHOD=${method === 'aes-128' ? 'AES-128' : 'SAMPLE-AES'},URI="${uri.replace(/"/g, '%22')}",IV=0x${Buffer.from(iv).toString('hex')}`;
 }
 
@@ -207,7 +207,7 @@ function safeDecode(s: string): string {
  * The origin players reach this server at, for absolute URLs in manifests (licence servers are not
  * resolved against the MPD by every player). From the request's Host header.
  */
-function publicOrigin(ctx: Context): string {
+export function publicOrigin(ctx: Context): string {
   return `${ctx.protocol}://${ctx.host}`;
 }
 
@@ -226,11 +226,27 @@ async function resolveKey(protection: LocationProtection, realPath: string, req:
     // One KID in two locations with different key sources would hand out the wrong key for one of them.
     deps.log.warn('a KeyID is used by two protected locations; licences follow the last one served', { kid: kidToUuid(kid), locations: [previous, protection.location] });
   }
+  return encryptionFor(protection, kid, contentId, output, deps, { file: contentId }, realPath);
+}
+
+/**
+ * The key and scheme of one output of protected content, given its KID (a file's sidecar, a stream's
+ * resource_id or key period KID). `where` names the content in logs.
+ */
+export async function encryptionFor(
+  protection: LocationProtection,
+  kid: Uint8Array,
+  contentId: string,
+  output: 'dash' | 'hls' | 'ts',
+  deps: Pick<VodDeps, 'knownKids' | 'log'>,
+  where: Record<string, string>,
+  mediaPath?: string,
+): Promise<Encryption> {
   const got = await protection.provider.getKey(kid, { contentId });
   // A key server may override the KID: its KID is the one written in tenc, the MPD and the key tags.
   if (!kidEquals(got.kid, kid)) {
-    deps.knownKids.add(got.kid, protection.location, realPath);
-    deps.log.info('the key server overrode the KeyID', { location: protection.location, file: contentId, asked: kidToUuid(kid), kid: kidToUuid(got.kid) });
+    deps.knownKids.add(got.kid, protection.location, mediaPath);
+    deps.log.info('the key server overrode the KeyID', { location: protection.location, ...where, asked: kidToUuid(kid), kid: kidToUuid(got.kid) });
   }
   const systems = protection.signalling.systems;
   const common = { kid: got.kid, key: got.key, contentId, systems, ...(got.drm ? { drm: got.drm } : {}) };
@@ -248,12 +264,12 @@ async function resolveKey(protection: LocationProtection, realPath: string, req:
   return { scheme, ...common, pssh, tag: scheme };
 }
 
-function signallingOf(e: Encryption): DrmSignallingInput {
+export function signallingOf(e: Encryption): DrmSignallingInput {
   return { scheme: e.scheme, kid: e.kid, key: e.key, systems: e.systems, drm: e.drm };
 }
 
 /** The licence URLs players are given: this server's ClearKey licence and licence proxy. */
-function playerLicenseUrls(origin: string, kid: Uint8Array, query: string | undefined): Partial<Record<DrmSystemName, string>> {
+export function playerLicenseUrls(origin: string, kid: Uint8Array, query: string | undefined): Partial<Record<DrmSystemName, string>> {
   const proxy = (system: string): string => appendQuery(`${origin}/license/${system}?kid=${kidToUuid(kid)}`, query);
   return {
     clearkey: appendQuery(`${origin}/license/clearkey`, query),
@@ -264,7 +280,7 @@ function playerLicenseUrls(origin: string, kid: Uint8Array, query: string | unde
 }
 
 /** Key tags of a SAMPLE-AES TS playlist: identity (ClearKey) and FairPlay (legacy), with the title's IV. */
-function tsSampleAesLines(enc: Encryption, identityUri: string): string[] {
+export function tsSampleAesLines(enc: Encryption, identityUri: string): string[] {
   const iv = sampleAesIv(enc.key, enc.contentId);
   const lines: string[] = [];
   for (const s of enc.systems) {
@@ -277,7 +293,7 @@ function tsSampleAesLines(enc: Encryption, identityUri: string): string[] {
   return lines;
 }
 
-function text(ctx: Context, body: string, type: string, cacheControl: string): void {
+export function text(ctx: Context, body: string, type: string, cacheControl: string): void {
   ctx.set('Cache-Control', cacheControl);
   ctx.type = type;
   ctx.body = body;

@@ -74,12 +74,18 @@ describe('packager check', () => {
     }
   });
 
-  it('refuses, with positions, what this build cannot serve yet', async () => {
-    const c = await tempConfig('http 8080;\nstream tv {\n  input udp://239.0.0.1:1234;\n}\n');
+  it('accepts a live stream and refuses a protected one without its KeyID, with positions', async () => {
+    const ok = await tempConfig('http 8080;\nstream tv {\n  input udp://239.0.0.1:1234;\n}\n');
+    try {
+      expect((await packager(['check', ok.path])).code).toBe(0);
+    } finally {
+      await ok.done();
+    }
+    const c = await tempConfig('http 8080;\nstream tv {\n  input udp://239.0.0.1:1234;\n  drm local;\n}\n');
     try {
       const r = await packager(['check', c.path]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/:2:1: .*live/);
+      expect(r.stderr).toMatch(/:4:3: protected stream 'tv' needs 'resource_id UUID;'/);
     } finally {
       await c.done();
     }

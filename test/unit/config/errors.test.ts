@@ -223,13 +223,13 @@ describe('drm errors', () => {
     [
       'an unknown option',
       inFile('drm keyos userkey=u foo=bar;'),
-      "x.conf:3:23: unknown option 'foo' for drm keyos: expected userkey, server_key, url, timeout, retries, dash, hls, ts, systems, la_url_widevine, la_url_playready, la_url_fairplay, fairplay_cert, license_header, license_auth, license_auth_url",
+      "x.conf:3:23: unknown option 'foo' for drm keyos: expected userkey, server_key, url, timeout, retries, dash, hls, ts, systems, la_url_widevine, la_url_playready, la_url_fairplay, fairplay_cert, license_header, license_auth, license_auth_url, rotate, rotate_segments",
     ],
     ['an unknown DRM system', inFile('drm keyos userkey=u systems=widevine,marlin;'), "x.conf:3:23: systems= takes a comma-separated list of widevine, playready, fairplay, clearkey, not 'marlin'"],
     ['a licence URL that is not http', inFile('drm cpix url=http://k la_url_widevine=ftp://x;'), "x.conf:3:25: invalid la_url_widevine 'ftp://x': expected an http:// or https:// URL"],
     ['a relative FairPlay certificate path', inFile('drm keyos userkey=u fairplay_cert=cert.der;'), "x.conf:3:23: fairplay_cert= must be an absolute file path or an http(s) URL, not 'cert.der'"],
     ['license_auth without a header for cpix', inFile('drm cpix url=http://k license_auth=x;'), 'x.conf:3:7: license_auth= and license_auth_url= need license_header=NAME (the header the licence server reads)'],
-    ['an option to drm local', inFile('drm local key=1;'), "x.conf:3:13: unknown option 'key' for drm local: expected dash, hls, ts, systems, la_url_widevine, la_url_playready, la_url_fairplay, fairplay_cert, license_header, license_auth, license_auth_url"],
+    ['an option to drm local', inFile('drm local key=1;'), "x.conf:3:13: unknown option 'key' for drm local: expected dash, hls, ts, systems, la_url_widevine, la_url_playready, la_url_fairplay, fairplay_cert, license_header, license_auth, license_auth_url, rotate, rotate_segments"],
     [
       'keyos without userkey',
       inFile('drm keyos url=https://k;'),

@@ -19,7 +19,7 @@ describe('unsupportedFeatures', () => {
     expect(messages('file a { path /v; drm local; }\nfile b { path /v; drm static key=000102030405060708090a0b0c0d0e0f; }')).toEqual([]);
   });
 
-  it('names every stream in file order (drm keyos and cpix are served)', () => {
+  it('serves live streams, clear and protected', () => {
     const text = [
       'file vod { path /v; }',
       'file drm {',
@@ -32,10 +32,7 @@ describe('unsupportedFeatures', () => {
       '}',
       'stream other { input udp://239.0.0.2:1234; }',
     ].join('\n');
-    expect(messages(text)).toEqual([
-      'x.conf:6:1: live streams are not served yet',
-      'x.conf:10:1: live streams are not served yet',
-    ]);
+    expect(messages(text.replace('drm local;', 'resource_id 5d6e1c3a-2f1b-4d8e-9a6b-0c1d2e3f4a5b;\n  drm local;'))).toEqual([]);
   });
 
   it('is also exported next to the validators', () => {
