@@ -18,7 +18,7 @@ import { encryptAes128Segment, hlsSegmentIv } from '../protect/hls-aes128.js';
 import { appendQuery, type HlsVariant } from '../manifest/paths.js';
 import { liveRenditionBandwidth, liveRenditionId, parseLivePath, type LivePath, type LiveRendition, type Timeshift } from '../manifest/live-paths.js';
 import { buildLiveMasterPlaylist, buildLiveMediaPlaylist } from '../manifest/hls/live.js';
-import { buildLiveMpd } from '../manifest/dash/live-mpd.js';
+import { buildLiveMpd, findLivePeriodAnchor } from '../manifest/dash/live-mpd.js';
 import { fmp4Fragment, initSegment, memorySamples, tsChunk } from './build-segment.js';
 import { authorizePlaylist, isOpen, TOKEN_PARAM, type AccessDeps } from './access.js';
 import type { LocationProtection } from './protection.js';
@@ -116,17 +116,12 @@ export async function serveLive(ctx: Context, cfg: StreamConfig, rest: string, d
     case 'timeshiftDashMpd': {
       const encs = keys ? await keys.forWindow(window, 'dash') : undefined;
       const origin = publicOrigin(ctx);
-      const body = buildLiveMpd({
+      const periodOf = periodFn(keys);
+      const common = {
         renditions,
         segments: window,
-        periodOf: periodFn(keys),
-        type: finished ? 'static' : 'dynamic',
-        now: Date.now(),
-        timeShiftBufferDepth: Math.max(stream.segmentDuration * 3, windowSeconds(window)),
-        minimumUpdatePeriod: stream.segmentDuration,
-        suggestedPresentationDelay: Math.min(3 * stream.segmentDuration, Math.max(stream.segmentDuration, windowSeconds(window) / 2)),
+        periodOf,
         minBufferTime: stream.segmentDuration,
-        utcTimingUrl: `${origin}/time`,
         ...(uriQuery ? { query: uriQuery } : {}),
         ...(encs
           ? {
@@ -134,7 +129,21 @@ export async function serveLive(ctx: Context, cfg: StreamConfig, rest: string, d
               extraNamespaces: DASH_PROTECTION_NAMESPACES,
             }
           : {}),
-      });
+      };
+      const all = stream.segments();
+      const body = finished
+        ? buildLiveMpd({ ...common, type: 'static' })
+        : buildLiveMpd({
+            ...common,
+            type: 'dynamic',
+            now: Date.now(),
+            timeShiftBufferDepth: Math.max(stream.segmentDuration * 3, windowSeconds(window)),
+            minimumUpdatePeriod: stream.segmentDuration,
+            suggestedPresentationDelay: Math.min(3 * stream.segmentDuration, Math.max(stream.segmentDuration, windowSeconds(window) / 2)),
+            utcTimingUrl: `${origin}/time`,
+            // The Period of the oldest listed segment keeps its id and start while the window slides.
+            periodAnchor: findLivePeriodAnchor(all, all.indexOf(window[0]!), periodOf),
+          });
       return text(ctx, body, CONTENT_TYPES.mpd, cacheControl);
     }
   }

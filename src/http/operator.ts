@@ -21,10 +21,12 @@ import type { AppState } from './app.js';
 import { isOpen, Refusal } from './access.js';
 import { signToken } from './token.js';
 import { parseVodPath } from './vod-request.js';
+import { parseLivePath } from '../manifest/live-paths.js';
 import type { LocationProtection } from './protection.js';
 import { requestFacts, type RequestFacts } from './request-context.js';
 import { Counter, Gauge, Histogram, Registry, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { PLAYER_HTML } from './player-page.js';
+import type { LiveStreamStatus } from '../source/live/live-stream.js';
 
 const require = createRequire(import.meta.url);
 const VERSION = (JSON.parse(readFileSync(require.resolve('../../package.json'), 'utf8')) as { version: string }).version;
@@ -52,9 +54,10 @@ export function routeTypeOf(path: string): RouteType {
   } catch {
     return 'other';
   }
-  if (!vod) return 'other';
-  const k = vod.resource.kind;
-  if (k === 'hlsMaster' || k === 'hlsMedia' || k === 'dashMpd') return 'manifest';
+  const live = vod ? undefined : /^\/[^/]+\/(.+)$/.exec(path);
+  const k = vod ? vod.resource.kind : live ? parseLivePath(live[1]!)?.kind : undefined;
+  if (k === undefined) return 'other';
+  if (k === 'hlsMaster' || k === 'hlsMedia' || k === 'dashMpd' || k.startsWith('timeshift')) return 'manifest';
   if (k === 'hlsInit' || k === 'dashInit') return 'init';
   return 'segment';
 }
@@ -159,10 +162,21 @@ export class Operator {
     r.add(new Gauge('packager_index_cache_misses_total', 'MP4 index (title) cache misses (parses).', () => [{ value: titles.misses }], true));
     r.add(new Gauge('packager_index_cache_entries', 'MP4 indexes held in memory.', () => [{ value: titles.size }]));
     r.add(new Gauge('packager_index_cache_bytes', 'Approximate bytes of the MP4 indexes held in memory.', () => [{ value: titles.calculatedBytes }]));
-    // Live inputs do not exist yet: the families are declared so dashboards can be built, with no series.
-    r.add(new Gauge('packager_udp_datagrams_total', 'UDP datagrams received, by stream and input.', () => [], true));
-    r.add(new Gauge('packager_udp_bytes_total', 'UDP payload bytes received, by stream and input.', () => [], true));
-    r.add(new Gauge('packager_udp_cc_errors_total', 'MPEG-TS continuity counter errors, by stream and input.', () => [], true));
+    const live = (pick: (st: LiveStreamStatus) => number) => () =>
+      this.state.live.all().map((l) => {
+        const st = l.status();
+        return { labels: { stream: st.name, input: st.input.url }, value: pick(st) };
+      });
+    r.add(new Gauge('packager_udp_datagrams_total', 'UDP datagrams received, by stream and input.', live((st) => st.input.datagrams), true));
+    r.add(new Gauge('packager_udp_bytes_total', 'UDP bytes received, by stream and input.', live((st) => st.input.bytes), true));
+    r.add(new Gauge('packager_udp_garbage_datagrams_total', 'UDP datagrams dropped as not MPEG-TS, by stream and input.', live((st) => st.input.garbageDatagrams), true));
+    r.add(new Gauge('packager_udp_cc_errors_total', 'MPEG-TS continuity counter errors, by stream and input.', live((st) => st.demux['ccErrors'] ?? 0), true));
+    r.add(new Gauge('packager_live_input_bitrate_bits', 'Input bitrate over the last seconds, by stream and input.', live((st) => st.input.bitrate)));
+    r.add(new Gauge('packager_live_input_up', '1 while the input receives, 0 when waiting, stalled or failed.', live((st) => (st.input.state === 'receiving' ? 1 : 0))));
+    r.add(new Gauge('packager_live_segments_total', 'Live segments completed, by stream.', live((st) => st.segmenter['segments'] ?? 0), true));
+    r.add(new Gauge('packager_live_discontinuities_total', 'Live timeline breaks (loss, restarts), by stream.', live((st) => st.segmenter['discontinuities'] ?? 0), true));
+    r.add(new Gauge('packager_live_window_seconds', 'Seconds of media listed (memory or DVR), by stream.', live((st) => st.window.seconds)));
+    r.add(new Gauge('packager_dvr_write_errors_total', 'DVR segment writes that failed, by stream.', live((st) => st.dvr?.writeErrors ?? 0), true));
     r.add(
       new Gauge('packager_event_loop_lag_seconds', 'Event loop delay since the previous scrape (quantile 0.5, 0.99, and max).', () => {
         const h = this.loopDelay;
@@ -306,8 +320,11 @@ export class Operator {
     this.admin(ctx);
     const content = typeof ctx.query['content'] === 'string' ? ctx.query['content'] : '';
     const name = content.split('/')[0] ?? '';
-    const loc = config.files.find((f) => f.name === name);
-    if (!loc || content.length <= name.length + 1) throw new PackagerError(ErrorCode.BAD_REQUEST, 'content=LOCATION/path/file.mp4 expected', { expose: true });
+    const file = config.files.find((f) => f.name === name);
+    // A live stream's token names the stream alone (it opens every key of the stream).
+    const stream = content === name ? config.streams.find((st) => st.name === name) : undefined;
+    const loc = file && content.length > name.length + 1 ? file : stream;
+    if (!loc) throw new PackagerError(ErrorCode.BAD_REQUEST, 'content=LOCATION/path/file.mp4 or content=STREAM expected', { expose: true });
     const secret = this.state.policy.signingSecret(loc);
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'application/json';
@@ -331,7 +348,18 @@ export class Operator {
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 100) / 10,
         config: { file: s.config.file, lastReload: this.lastReload ?? null },
         locations: s.config.files.map((f) => this.describe(f)),
-        streams: s.config.streams.map((st) => ({ name: st.name, input: st.inputs[0], state: s.live.get(st.name)?.status().input.state ?? 'stopped' })),
+        streams: s.config.streams.map((st) => {
+          const guard = s.policy.guardOf(st);
+          return {
+            name: st.name,
+            input: st.inputs[0],
+            state: s.live.get(st.name)?.status().input.state ?? 'stopped',
+            protocols: st.protocols,
+            drm: st.drm ? { kind: st.drm.kind, schemes: st.drm.schemes } : null,
+            guarded: !isOpen(guard),
+            tokens: guard.secrets.length > 0,
+          };
+        }),
       };
     }
     if (path === '/api/streams') return { streams: s.config.streams.map((st) => this.streamStatus(st.name)) };

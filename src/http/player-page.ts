@@ -123,7 +123,14 @@ export const PLAYER_HTML = `<!doctype html>
       }
       const S = $('streams'); S.textContent = '';
       if (s.streams.length === 0) S.appendChild(el('div', 'empty', 'no live streams'));
-      for (const st of s.streams) S.appendChild(el('div', 'item', st.name + ' — ' + st.state));
+      for (const st of s.streams) {
+        const it = el('div', 'item'); it.dataset.stream = st.name;
+        it.appendChild(el('span', '', '/' + st.name + '/ — ' + st.state));
+        if (st.drm) it.appendChild(el('span', 'badge drm', st.drm.kind));
+        if (st.guarded) it.appendChild(el('span', 'badge tok', 'token'));
+        it.onclick = () => selectStream(st.name);
+        S.appendChild(it);
+      }
     } catch (e) { error(e.message); }
   }
 
@@ -160,7 +167,17 @@ export const PLAYER_HTML = `<!doctype html>
   }
   P.select = select;
 
-  function current() { return P.status.locations.find((l) => l.name === P.sel.location); }
+  function selectStream(name) {
+    for (const n of document.querySelectorAll('#streams .item')) n.classList.toggle('sel', n.dataset.stream === name);
+    const st = P.status.streams.find((x) => x.name === name);
+    P.sel = { location: name, path: '', live: true, twins: [st] };
+    const prot = $('prot'); prot.textContent = '';
+    prot.appendChild(el('button', 'on', (st.drm ? 'protected' : 'clear') + ' live (/' + name + '/)'));
+    refreshFormats();
+  }
+  P.selectStream = selectStream;
+
+  function current() { return P.sel.live ? P.sel.twins[0] : P.status.locations.find((l) => l.name === P.sel.location); }
   function refreshFormats() {
     const loc = current();
     for (const b of $('fmt').children) {
@@ -174,15 +191,17 @@ export const PLAYER_HTML = `<!doctype html>
 
   function manifestPath() {
     if (!P.sel) return '';
-    const file = P.sel.path.split('/').map(encodeURIComponent).join('/');
     const name = P.fmt === 'dash' ? 'index.mpd' : P.fmt === 'fmp4' ? 'index.fmp4.m3u8' : 'index.m3u8';
+    if (P.sel.live) return '/' + P.sel.location + '/' + name;
+    const file = P.sel.path.split('/').map(encodeURIComponent).join('/');
     return '/' + P.sel.location + '/' + file + '/' + name;
   }
 
   async function tokenFor(loc) {
     if (!loc.tokens) return '';
     if ($('token').value.trim()) return $('token').value.trim();
-    const r = await fetch('/player/token?content=' + encodeURIComponent(loc.name + '/' + P.sel.path), { headers: headers() });
+    const content = P.sel.live ? loc.name : loc.name + '/' + P.sel.path;
+    const r = await fetch('/player/token?content=' + encodeURIComponent(content), { headers: headers() });
     if (r.status === 404) throw new Error('/' + loc.name + '/ needs a token: paste one (packager token …) or enable dev_tokens on; in the config');
     if (!r.ok) throw new Error('/player/token: HTTP ' + r.status);
     const j = await r.json();
@@ -197,7 +216,7 @@ export const PLAYER_HTML = `<!doctype html>
 
   async function play() {
     clearErrors();
-    if (!P.sel) { error('pick a file first'); return; }
+    if (!P.sel) { error('pick a file or a live stream first'); return; }
     await stop();
     const loc = current();
     let token = '';
