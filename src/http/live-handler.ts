@@ -166,9 +166,13 @@ function selectWindow(all: readonly LiveSegmentInfo[], timeshift: Timeshift | un
     if (!Number.isFinite(from) || from <= 0) throw new PackagerError(ErrorCode.BAD_REQUEST, 'from= must be unix seconds');
     out = all.filter((s) => s.wallClock + (s.duration * 1000) / LIVE_TIMESCALE > from * 1000);
   } else {
-    const last = all.at(-1);
-    const edge = last ? last.start + last.duration - LIVE_PLAYLIST_SECONDS * LIVE_TIMESCALE : 0;
-    out = all.filter((s) => s.start + s.duration > edge);
+    // The newest segments overlapping the last minute of media, by their durations: timestamps go back
+    // when a source restarts, so comparing starts across a discontinuity would list older segments
+    // again (the media sequence would go back).
+    let i = all.length;
+    let after = 0;
+    while (i > 0 && after < LIVE_PLAYLIST_SECONDS * LIVE_TIMESCALE) after += all[--i]!.duration;
+    out = all.slice(i);
   }
   if (out.length === 0) {
     // Before the first segment (or after a long outage with nothing kept): come back in a moment.
@@ -177,10 +181,9 @@ function selectWindow(all: readonly LiveSegmentInfo[], timeshift: Timeshift | un
   return out;
 }
 
+/** Media seconds listed (summed: timestamps may go back at a discontinuity). */
 function windowSeconds(w: readonly LiveSegmentInfo[]): number {
-  const first = w[0]!;
-  const last = w.at(-1)!;
-  return (last.start + last.duration - first.start) / LIVE_TIMESCALE;
+  return w.reduce((sum, s) => sum + s.duration, 0) / LIVE_TIMESCALE;
 }
 
 function discontinuitiesBefore(all: readonly LiveSegmentInfo[], first: LiveSegmentInfo): number {

@@ -205,7 +205,7 @@ export class LiveStream {
         segments: this.infos.length,
         ...(first ? { first: first.number } : {}),
         ...(last ? { last: last.number } : {}),
-        seconds: first && last ? (last.start + last.duration - first.start) / LIVE_TIMESCALE : 0,
+        seconds: this.infos.reduce((sum, s) => sum + s.duration, 0) / LIVE_TIMESCALE,
         ...(this.lastSegmentAt !== undefined ? { lastSegmentAt: this.lastSegmentAt } : {}),
       },
       ...(this.opts.dvr ? { dvr: { path: this.opts.dvr.path, depthSeconds: this.opts.dvr.depthSeconds, writeErrors: this.writeErrors } } : {}),
@@ -273,11 +273,15 @@ export class LiveStream {
 
   /** Keeps the memory window bounded and, with an archive, the listing equal to the archive's. */
   private trim(): void {
-    const last = this.infos.at(-1);
-    if (!last) return;
-    const end = last.start + last.duration;
+    if (this.infos.length === 0) return;
     const depth = (this.archive ? Math.min(MEMORY_WINDOW_SECONDS, this.opts.dvr!.depthSeconds) : MEMORY_WINDOW_SECONDS) * LIVE_TIMESCALE;
-    while (this.memory.length > 5 && end - (this.memory[0]!.start + this.memory[0]!.duration) > depth) this.memory.shift();
+    // Measured by durations, not by timestamps: they go back when the source restarts, and old segments
+    // would then never leave memory.
+    let after = this.memory.reduce((sum, m) => sum + m.duration, 0) - (this.memory[0]?.duration ?? 0);
+    while (this.memory.length > 5 && after > depth) {
+      this.memory.shift();
+      after -= this.memory[0]!.duration;
+    }
     if (this.archive) {
       // The archive's listing (it prunes by depth), plus segments whose write failed while they are in memory.
       const onDisk = new Set(this.archive.list().map((l) => l.number));

@@ -1,0 +1,172 @@
+// Live streams end to end: a synthetic MPEG-TS pushed over UDP in real time (TsPacer) into the real
+// server, its HLS (TS, fMP4) and DASH outputs fetched over HTTP, checked as live playlists/MPDs and
+// decoded by ffmpeg to exactly the source's pictures; playlists advancing, stalling and resuming; and
+// protected live (AES-128 TS, cenc DASH, key rotation) decoded by ffmpeg through the key URLs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeLiveTs, TsPacer } from '../helpers/live-source.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { readFile } from 'node:fs/promises';
+import {
+  AUDIO,
+  VIDEO,
+  audioFrameCount,
+  checkMediaPlaylist,
+  decodeErrors,
+  expectFrameCount,
+  expectSourceFrames,
+  freeUdpPort,
+  getText,
+  listedSeconds,
+  mediaPlaylist,
+  parseM3u8,
+  parseMpd,
+  sleep,
+  streamStatus,
+  waitFor,
+  scratchDir,
+  sourceHashes,
+  streamBlock,
+  videoHashes,
+  waitForSegments,
+  type Scratch,
+} from '../helpers/live-harness.js';
+
+let scratch: Scratch;
+beforeAll(async () => {
+  scratch = await scratchDir();
+});
+afterAll(async () => scratch?.remove());
+
+describe('clear live stream', () => {
+  let server: TestServer;
+  let pacer: TsPacer;
+  let source: string;
+  const base = (): string => `${server.url}/live`;
+
+  beforeAll(async () => {
+    source = await makeLiveTs({ seconds: 30 });
+    const port = await freeUdpPort();
+    server = await startTestServer(streamBlock({ name: 'live', port }));
+    pacer = new TsPacer(await readFile(source), { port, speed: 2 }).start();
+    await waitForSegments(server.url, 'live', 4);
+  });
+  afterAll(async () => {
+    await pacer?.stop();
+    await server?.stop();
+  });
+
+  it('serves valid live HLS TS playlists whose segments decode to the source frames', async () => {
+    const master = parseM3u8(await getText(`${base()}/index.m3u8`));
+    expect(master.warnings).toEqual([]);
+    expect(master.manifest.playlists?.map((p) => p.uri)).toEqual([`ts/${VIDEO}.m3u8`]);
+    const video = await mediaPlaylist(`${base()}/ts/${VIDEO}.m3u8`);
+    checkMediaPlaylist(video);
+    const file = await scratch.concat('clear-v.ts', video.segments.map((s) => s.url));
+    expect(await decodeErrors(file)).toBe('');
+    const frames = await videoHashes(file);
+    expectFrameCount(frames.length, listedSeconds(video.segments), video.segments.length);
+    expectSourceFrames(frames, await sourceHashes(source));
+
+    const audio = await mediaPlaylist(`${base()}/ts/${AUDIO}.m3u8`);
+    checkMediaPlaylist(audio);
+    const afile = await scratch.concat('clear-a.ts', audio.segments.map((s) => s.url));
+    expect(await decodeErrors(afile)).toBe('');
+    // AAC at 48 kHz: 1024 samples a frame.
+    expect(Math.abs((await audioFrameCount(afile)) - (listedSeconds(audio.segments) * 48000) / 1024)).toBeLessThanOrEqual(audio.segments.length + 1);
+  });
+
+  it('serves HLS fMP4 whose init + segments decode to the source frames', async () => {
+    const master = parseM3u8(await getText(`${base()}/index.fmp4.m3u8`));
+    expect(master.warnings).toEqual([]);
+    const video = await mediaPlaylist(`${base()}/hls/${VIDEO}.m3u8`);
+    checkMediaPlaylist(video);
+    const map = video.segments[0]!.mapUrl!;
+    expect(map).toMatch(/\/hls\/v256\/init-[0-9a-f]{12}\.mp4$/);
+    const file = await scratch.concat('clear-v.mp4', [map, ...video.segments.map((s) => s.url)]);
+    expect(await decodeErrors(file)).toBe('');
+    const frames = await videoHashes(file);
+    expectFrameCount(frames.length, listedSeconds(video.segments), video.segments.length);
+    expectSourceFrames(frames, await sourceHashes(source));
+  });
+
+  it('serves a dynamic MPD with UTCTiming whose DASH segments decode to the source frames', async () => {
+    const mpd = parseMpd(await getText(`${base()}/index.mpd`));
+    expect(mpd.root.attrs['type']).toBe('dynamic');
+    expect(mpd.root.children.some((c) => c.name === 'UTCTiming' && c.attrs['value'] === `${server.url}/time`)).toBe(true);
+    expect(mpd.periods).toHaveLength(1);
+    const period = mpd.periods[0]!;
+    for (const id of [VIDEO, AUDIO]) {
+      const numbers = period.numbers.get(id)!;
+      expect(numbers.length).toBeGreaterThanOrEqual(3);
+      const file = await scratch.concat(`dash-${id}.mp4`, [`${base()}/${period.inits.get(id)!}`, ...numbers.map((n) => `${base()}/dash/${id}/${n}.m4s`)]);
+      expect(await decodeErrors(file)).toBe('');
+      if (id === VIDEO) expectSourceFrames(await videoHashes(file), await sourceHashes(source));
+    }
+  });
+});
+
+describe('a live playlist over time', () => {
+  let server: TestServer;
+  let pacers: TsPacer[] = [];
+  afterAll(async () => {
+    for (const p of pacers) await p.stop();
+    await server?.stop();
+  });
+
+  it('advances while the source runs, stalls when it stops, and resumes after a discontinuity', async () => {
+    const source = await readFile(await makeLiveTs({ seconds: 76 }));
+    const port = await freeUdpPort();
+    server = await startTestServer(streamBlock({ name: 'adv', port }));
+    const playlistUrl = `${server.url}/adv/ts/${VIDEO}.m3u8`;
+    const send = (): TsPacer => {
+      const p = new TsPacer(source, { port, speed: 4 }).start();
+      pacers.push(p);
+      return p;
+    };
+    const first = send();
+    await waitForSegments(server.url, 'adv', 3);
+    const early = await mediaPlaylist(playlistUrl);
+    checkMediaPlaylist(early);
+    // The playlist keeps a minute: once more is archived, the media sequence moves on.
+    let previous = early;
+    const slid = await waitFor('the media sequence to grow', async () => {
+      const pl = await mediaPlaylist(playlistUrl);
+      checkMediaPlaylist(pl);
+      expect(pl.mediaSequence).toBeGreaterThanOrEqual(previous.mediaSequence);
+      expect(pl.segments.at(-1)!.number).toBeGreaterThanOrEqual(previous.segments.at(-1)!.number);
+      previous = pl;
+      return pl.mediaSequence > early.mediaSequence && pl;
+    }, 50_000, 500);
+    expect(slid.segments.at(-1)!.number).toBeGreaterThan(early.segments.at(-1)!.number);
+    expect((await streamStatus(server.url, 'adv')).input.state).toBe('receiving');
+
+    await first.done;
+    const stoppedAt = Date.now();
+    await waitFor('the input to be stalled', async () => (await streamStatus(server.url, 'adv')).input.state === 'stalled', 15_000);
+    expect(Date.now() - stoppedAt).toBeLessThan(12_000);
+    const atStall = await mediaPlaylist(playlistUrl);
+    checkMediaPlaylist(atStall);
+    // Still served, and no longer growing (a segment lasts 2 s: wait for two).
+    await sleep(4000);
+    const later = await mediaPlaylist(playlistUrl);
+    expect(later.segments.map((s) => s.number)).toEqual(atStall.segments.map((s) => s.number));
+
+    // The source restarts from its beginning: timestamps go back.
+    send();
+    const resumed = await waitFor('a discontinuity and two segments after it', async () => {
+      const pl = await mediaPlaylist(playlistUrl);
+      const at = pl.segments.findIndex((s) => s.discontinuity);
+      return at > 0 && pl.segments.length - at >= 2 && pl;
+    }, 30_000);
+    checkMediaPlaylist(resumed);
+    expect(resumed.text).toContain('#EXT-X-DISCONTINUITY\n');
+    expect(resumed.mediaSequence).toBeGreaterThanOrEqual(atStall.mediaSequence);
+    const at = resumed.segments.findIndex((s) => s.discontinuity);
+    expect(resumed.segments[at]!.number).toBeGreaterThan(atStall.segments.at(-1)!.number);
+    expect((await streamStatus(server.url, 'adv')).input.state).toBe('receiving');
+    // What follows the discontinuity is the source again from its start.
+    const file = await scratch.concat('resumed.ts', resumed.segments.slice(at).map((s) => s.url));
+    expect(await decodeErrors(file)).toBe('');
+    expectSourceFrames(await videoHashes(file), await sourceHashes(await makeLiveTs({ seconds: 76 })));
+  }, 90_000);
+});
