@@ -4,6 +4,7 @@
  * file and checking what ffmpeg decodes of it against the source's frames, and a UDP fan-out so several
  * streams (or servers) ingest the very same datagrams.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -208,15 +209,15 @@ export function listedSeconds(segments: readonly ListedSegment[]): number {
 }
 
 /**
- * A timeshift range (unix seconds) covering `segments` and nothing of the minute before or after them:
- * from the first one's PROGRAM-DATE-TIME (rounded up, so the segment before is out) to the last one's
- * (rounded down).
+ * A timeshift range (whole unix seconds) overlapping exactly `segments` (consecutive, about 2 s each):
+ * from just after the first one's PROGRAM-DATE-TIME (so the segment before, which ends there, is out)
+ * to just after the last one's (so the one after, starting a segment later, is out).
  */
 export function rangeOf(segments: readonly ListedSegment[]): { from: number; duration: number } {
   const first = segments[0]!.programDateTime!;
   const last = segments.at(-1)!.programDateTime!;
   const from = Math.ceil(first / 1000 + 0.001);
-  return { from, duration: Math.max(1, Math.floor(last / 1000) - from) };
+  return { from, duration: Math.max(1, Math.floor(last / 1000) + 1 - from) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,6 +307,37 @@ export function audioFrameCount(input: string, extra: string[] = []): Promise<nu
   return frameHashes(input, '0:a:0', extra).then((h) => h.length);
 }
 
+/**
+ * Video frames ffmpeg decrypts (-decryption_key) and decodes from fMP4 bytes. Piped: ffmpeg 5.1 applies
+ * the last fragment's sample auxiliary data to every fragment of a seekable file.
+ */
+export function decryptedVideoHashes(data: Buffer, keyHex: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const ff = spawn('ffmpeg', ['-v', 'error', '-decryption_key', keyHex, '-i', 'pipe:0', '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'framemd5', '-']);
+    let out = '';
+    let err = '';
+    ff.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    ff.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    ff.stdin.on('error', () => undefined);
+    ff.on('error', reject);
+    ff.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`ffmpeg -decryption_key exited ${code}: ${err}`));
+      resolve(out.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(',').at(-1)!.trim()));
+    });
+    ff.stdin.end(data);
+  });
+}
+
+/** The content key of a KeyID (dashed UUID) from the ClearKey licence endpoint, hex. */
+export async function clearKeyLicence(base: string, kidUuid: string): Promise<string> {
+  const kid = Buffer.from(kidUuid.replace(/-/g, ''), 'hex').toString('base64url');
+  const res = await fetch(`${base}/license/clearkey`, { method: 'POST', body: JSON.stringify({ kids: [kid], type: 'temporary' }) });
+  expect(res.status).toBe(200);
+  const j = (await res.json()) as { keys: Array<{ kid: string; k: string }> };
+  expect(j.keys[0]!.kid).toBe(kid);
+  return Buffer.from(j.keys[0]!.k, 'base64url').toString('hex');
+}
+
 const sourceCache = new Map<string, Promise<string[]>>();
 
 /** The decoded video frames of a source TS file (cached per path). */
@@ -369,4 +401,49 @@ export class UdpFanOut {
     this.sock = undefined;
     if (sock) await new Promise<void>((resolve) => sock.close(() => resolve()));
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real CLI as a child process
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'packager.js');
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly exit: Promise<number | null>;
+  output(): string;
+}
+
+/** `node bin/packager.js serve --config FILE --listen 127.0.0.1:0`, resolved once it prints its URL. */
+export function serveProcess(configPath: string, timeoutMs = 45_000): Promise<ServeProcess> {
+  const child = spawn('node', [BIN, 'serve', '--config', configPath, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`packager serve did not start: ${out}`));
+    }, timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]!, exit, output: () => out });
+      }
+    });
+    void exit.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`packager serve exited ${code}: ${out}`));
+    });
+  });
+}
+
+/** SIGKILL (if still running) and wait for the exit. */
+export async function killProcess(p: ServeProcess | undefined): Promise<void> {
+  if (!p) return;
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  await p.exit;
 }

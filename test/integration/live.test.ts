@@ -11,15 +11,20 @@ import {
   VIDEO,
   audioFrameCount,
   checkMediaPlaylist,
+  clearKeyLicence,
+  decryptedVideoHashes,
   decodeErrors,
+  drmDirectives,
   expectFrameCount,
   expectSourceFrames,
   freeUdpPort,
+  getBytes,
   getText,
   listedSeconds,
   mediaPlaylist,
   parseM3u8,
   parseMpd,
+  rangeOf,
   sleep,
   streamStatus,
   waitFor,
@@ -28,6 +33,7 @@ import {
   streamBlock,
   videoHashes,
   waitForSegments,
+  UdpFanOut,
   type Scratch,
 } from '../helpers/live-harness.js';
 
@@ -170,3 +176,107 @@ describe('a live playlist over time', () => {
     expectSourceFrames(await videoHashes(file), await sourceHashes(await makeLiveTs({ seconds: 76 })));
   }, 90_000);
 });
+
+describe('protected live stream (drm local, clearkey, a new key every 2 segments)', () => {
+  let server: TestServer;
+  let fan: UdpFanOut;
+  let pacer: TsPacer;
+  let source: string;
+
+  beforeAll(async () => {
+    source = await makeLiveTs({ seconds: 30 });
+    const ports = [await freeUdpPort(), await freeUdpPort()];
+    server = await startTestServer(streamBlock({ name: 'clear', port: ports[0]! }) + streamBlock({ name: 'drm', port: ports[1]!, extra: drmDirectives() }));
+    // Both streams ingest the same datagrams.
+    fan = await new UdpFanOut(ports).start();
+    pacer = new TsPacer(await readFile(source), { port: fan.port, speed: 2 }).start();
+    await waitForSegments(server.url, 'drm', 5);
+    await waitForSegments(server.url, 'clear', 5);
+  });
+  afterAll(async () => {
+    await pacer?.stop();
+    await fan?.stop();
+    await server?.stop();
+  });
+
+  const keyPeriod = (n: number): number => Math.floor((n - 1) / 2);
+
+  it('lists AES-128 keys whose KeyID changes every 2 segments, and serves each key', async () => {
+    const pl = await mediaPlaylist(`${server.url}/drm/ts/${VIDEO}.m3u8`);
+    checkMediaPlaylist(pl);
+    expect(pl.text).toMatch(/^#EXT-X-KEY:METHOD=AES-128,URI="\/keys\/[0-9a-f-]{36}",IV=0x[0-9a-f]{32}$/m);
+    const kids = pl.segments.map((s) => kidOfKeyUrl(s.keyUrl!));
+    expect(pl.segments.every((s) => s.keyMethod === 'AES-128')).toBe(true);
+    for (let i = 1; i < pl.segments.length; i++) {
+      const same = keyPeriod(pl.segments[i]!.number) === keyPeriod(pl.segments[i - 1]!.number);
+      expect(kids[i] === kids[i - 1], `segments ${pl.segments[i - 1]!.number} and ${pl.segments[i]!.number}`).toBe(same);
+    }
+    expect(new Set(kids).size).toBeGreaterThanOrEqual(2);
+    for (const url of new Set(pl.segments.map((s) => s.keyUrl!))) expect((await getBytes(url)).length).toBe(16);
+  });
+
+  it('ffmpeg decodes the protected TS rendition through the key URLs to the clear stream\'s frames', async () => {
+    const live = await mediaPlaylist(`${server.url}/drm/ts/${VIDEO}.m3u8`);
+    const { from, duration } = rangeOf(live.segments);
+    const url = `${server.url}/drm/ts/${VIDEO}-${from}-${duration}.m3u8`;
+    const piece = await mediaPlaylist(url);
+    checkMediaPlaylist(piece, true);
+    expect(new Set(piece.segments.map((s) => s.keyUrl)).size).toBeGreaterThanOrEqual(2);
+    const protectedFrames = await videoHashes(url);
+    const clear = await scratch.concat('drm-clear-v.ts', piece.segments.map((s) => `${server.url}/clear/ts/${VIDEO}/${s.number}.ts`));
+    const clearFrames = await videoHashes(clear);
+    expect(protectedFrames).toEqual(clearFrames);
+    expectSourceFrames(protectedFrames, await sourceHashes(source));
+  });
+
+  it('signals a cenc default_KID per Period, a Period per key period, and decrypts with that key', async () => {
+    const mpd = parseMpd(await getText(`${server.url}/drm/index.mpd`));
+    expect(mpd.periods.length).toBeGreaterThanOrEqual(2);
+    const hls = await mediaPlaylist(`${server.url}/drm/ts/${VIDEO}.m3u8`);
+    const hlsKid = new Map(hls.segments.map((s) => [s.number, kidOfKeyUrl(s.keyUrl!)]));
+    for (const p of mpd.periods) {
+      const numbers = p.numbers.get(VIDEO)!;
+      expect(new Set(numbers.map(keyPeriod)).size, `Period ${p.id}: one key period`).toBe(1);
+      expect(new Set(p.defaultKids.map((k) => k.toLowerCase())).size, `Period ${p.id}: one default_KID`).toBe(1);
+      for (const n of numbers) if (hlsKid.has(n)) expect(p.defaultKids[0]!.toLowerCase()).toBe(hlsKid.get(n));
+    }
+    for (let i = 1; i < mpd.periods.length; i++) expect(mpd.periods[i]!.defaultKids[0]).not.toBe(mpd.periods[i - 1]!.defaultKids[0]);
+    // The last complete Period, decrypted by ffmpeg with the key of its default_KID from the ClearKey
+    // licence endpoint (and /keys/ agrees): the clear stream's frames.
+    const p = mpd.periods.slice(0, -1).at(-1)!;
+    const kid = p.defaultKids[0]!.toLowerCase();
+    const key = await clearKeyLicence(server.url, kid);
+    expect((await getBytes(`${server.url}/keys/${kid}`)).toString('hex')).toBe(key);
+    const numbers = p.numbers.get(VIDEO)!;
+    const enc = await scratch.concat('drm-dash.mp4', [`${server.url}/drm/${p.inits.get(VIDEO)!}`, ...numbers.map((n) => `${server.url}/drm/dash/${VIDEO}/${n}.m4s`)]);
+    const clear = await scratch.concat('drm-dash-clear.ts', numbers.map((n) => `${server.url}/clear/ts/${VIDEO}/${n}.ts`));
+    expect(await decryptedVideoHashes(await readFile(enc), key)).toEqual(await videoHashes(clear));
+  });
+
+  it('never serves clear media on the protected stream', async () => {
+    const pl = await mediaPlaylist(`${server.url}/drm/ts/${VIDEO}.m3u8`);
+    const n = pl.segments.at(-1)!.number;
+    // AES-128 (whole segment) and cenc (AES-CTR over all sample data): none of the clear segment's last
+    // 64 bytes (sample data) survive. HLS fMP4 is cbcs, whose pattern leaves 9 blocks in 10 clear.
+    const paths: Array<[string, boolean]> = [
+      [`ts/${VIDEO}/${n}.ts`, true],
+      [`ts/${AUDIO}/${n}.ts`, true],
+      [`dash/${VIDEO}/${n}.m4s`, true],
+      [`dash/${AUDIO}/${n}.m4s`, true],
+      [`hls/${VIDEO}/${n}.m4s`, false],
+    ];
+    for (const [path, whole] of paths) {
+      const clear = await getBytes(`${server.url}/clear/${path}`);
+      const prot = await getBytes(`${server.url}/drm/${path}`);
+      expect(prot.equals(clear), path).toBe(false);
+      if (whole) expect(prot.indexOf(clear.subarray(clear.length - 64)), path).toBe(-1);
+    }
+  });
+});
+
+/** The KeyID (dashed UUID, lowercase) of a `/keys/{kid}` URL. */
+function kidOfKeyUrl(url: string): string {
+  const m = /\/keys\/([0-9a-f-]{36})(?:\?|$)/.exec(url);
+  if (!m) throw new Error(`not a key URL: ${url}`);
+  return m[1]!;
+}

@@ -1,0 +1,226 @@
+// The DVR archive end to end: segments written as files, the archive surviving a SIGKILLed server
+// (the real CLI, restarted on the same config) and served as timeshift, depth pruning; and two origins
+// fed the same input serving byte-identical segments, clear and protected.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeLiveTs, TsPacer } from '../helpers/live-source.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import {
+  AUDIO,
+  VIDEO,
+  checkMediaPlaylist,
+  decodeErrors,
+  drmDirectives,
+  expectSourceFrames,
+  freeUdpPort,
+  getBytes,
+  killProcess,
+  mediaPlaylist,
+  parseM3u8,
+  getText,
+  rangeOf,
+  scratchDir,
+  serveProcess,
+  sourceHashes,
+  streamBlock,
+  streamStatus,
+  videoHashes,
+  waitFor,
+  waitForSegments,
+  UdpFanOut,
+  type Scratch,
+  type ServeProcess,
+} from '../helpers/live-harness.js';
+
+/** What a test started, stopped after it whatever happened. */
+const running: Array<{ stop(): Promise<unknown> }> = [];
+afterEach(async () => {
+  for (const r of running.splice(0).reverse()) await r.stop();
+});
+
+let scratch: Scratch;
+beforeAll(async () => {
+  scratch = await scratchDir();
+  return () => scratch.remove();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'packager-dvr-'));
+  running.push({ stop: () => rm(dir, { recursive: true, force: true }) });
+  return dir;
+}
+
+async function pace(file: string, port: number, speed: number): Promise<TsPacer> {
+  const pacer = new TsPacer(await readFile(file), { port, speed }).start();
+  running.push(pacer);
+  return pacer;
+}
+
+async function testServer(config: string): Promise<TestServer> {
+  const server = await startTestServer(config);
+  running.push(server);
+  return server;
+}
+
+/** Segment numbers of the `.seg` files of a stream's archive, ascending; and any other names. */
+async function archiveFiles(dir: string): Promise<{ numbers: number[]; others: string[] }> {
+  const names = await readdir(dir);
+  const numbers = names.flatMap((n) => (/^\d+\.seg$/.test(n) ? [Number.parseInt(n, 10)] : [])).sort((a, b) => a - b);
+  return { numbers, others: names.filter((n) => !/^\d+\.seg$/.test(n)) };
+}
+
+describe('DVR', () => {
+  it('writes each listed segment as a file of the archive', async () => {
+    const source = await makeLiveTs({ seconds: 20 });
+    const port = await freeUdpPort();
+    const dvr = await tempDir();
+    const server = await testServer(streamBlock({ name: 'rec', port, extra: [`dvr ${dvr} 1h`] }));
+    await pace(source, port, 2);
+    const st = await waitForSegments(server.url, 'rec', 4);
+    expect(st.dvr).toMatchObject({ path: dvr, depthSeconds: 3600, writeErrors: 0 });
+    const pl = await mediaPlaylist(`${server.url}/rec/ts/${VIDEO}.m3u8`);
+    const { numbers, others } = await archiveFiles(join(dvr, 'rec'));
+    for (const s of pl.segments) expect(numbers).toContain(s.number);
+    expect(others.filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  }, 60_000);
+
+  it('keeps the archive of a server killed with SIGKILL and serves it as timeshift after a restart', async () => {
+    const source = await makeLiveTs({ seconds: 60 });
+    const port = await freeUdpPort();
+    const dir = await tempDir();
+    const configPath = join(dir, 'packager.conf');
+    await writeFile(configPath, streamBlock({ name: 'arch', port, extra: [`dvr ${join(dir, 'dvr')} 1h`] }));
+    const archive = join(dir, 'dvr', 'arch');
+    let first: ServeProcess | undefined;
+    let second: ServeProcess | undefined;
+    try {
+      first = await serveProcess(configPath);
+      // Real time: the segments' wall clocks are the times they arrived.
+      await pace(source, port, 1);
+      await waitForSegments(first.url, 'arch', 4);
+      const before = await mediaPlaylist(`${first.url}/arch/ts/${VIDEO}.m3u8`);
+      checkMediaPlaylist(before);
+      const kept = before.segments.at(-1)!;
+      const keptBytes = await getBytes(kept.url);
+      first.child.kill('SIGKILL');
+      await first.exit;
+      // What a crash in the middle of an append leaves: a temp file, never to be served.
+      const planted = 99_999_999;
+      await writeFile(join(archive, `${planted}.seg.tmp`), Buffer.alloc(5000, 7));
+
+      second = await serveProcess(configPath);
+      const old = before.segments.map((s) => s.number);
+      // The archive is listed at once; new segments follow, numbered above the archive's.
+      const { numbers, others } = await archiveFiles(archive);
+      const st = await waitFor('a segment made by the restarted server', async () => {
+        const s = await streamStatus(second!.url, 'arch');
+        return s.segmenter['segments']! >= 1 && s;
+      });
+      expect(st.window.first).toBeLessThanOrEqual(old[0]!);
+      expect(st.window.last).toBeGreaterThan(numbers.at(-1)!);
+      expect(others).toEqual([]);
+      expect(numbers).toEqual(expect.arrayContaining(old));
+      expect((await fetch(`${second.url}/arch/ts/${VIDEO}/${planted}.ts`)).status).toBe(404);
+
+      // The old range as timeshift: a finished presentation of exactly the old segments, same bytes.
+      const { from, duration } = rangeOf(before.segments);
+      const master = parseM3u8(await getText(`${second.url}/arch/index-${from}-${duration}.m3u8`));
+      expect(master.warnings).toEqual([]);
+      expect(master.manifest.playlists?.map((p) => p.uri)).toEqual([`ts/${VIDEO}-${from}-${duration}.m3u8`]);
+      const piece = await mediaPlaylist(`${second.url}/arch/ts/${VIDEO}-${from}-${duration}.m3u8`);
+      checkMediaPlaylist(piece, true);
+      expect(piece.segments.map((s) => s.number)).toEqual(old);
+      expect((await getBytes(`${second.url}/arch/ts/${VIDEO}/${kept.number}.ts`)).equals(keptBytes)).toBe(true);
+      const file = await scratch.concat('archived.ts', piece.segments.map((s) => s.url));
+      expect(await decodeErrors(file)).toBe('');
+      expectSourceFrames(await videoHashes(file), await sourceHashes(source));
+      const audio = await mediaPlaylist(`${second.url}/arch/ts/${AUDIO}-${from}-${duration}.m3u8`);
+      expect(audio.segments.map((s) => s.number)).toEqual(old);
+      expect(await decodeErrors(await scratch.concat('archived-a.ts', audio.segments.map((s) => s.url)))).toBe('');
+    } finally {
+      await killProcess(first);
+      await killProcess(second);
+    }
+  }, 90_000);
+
+  it('deletes segments older than the depth (dvr PATH 10s) as new ones arrive', async () => {
+    const source = await makeLiveTs({ seconds: 40 });
+    const port = await freeUdpPort();
+    const dvr = await tempDir();
+    const server = await testServer(streamBlock({ name: 'short', port, extra: [`dvr ${dvr} 10s`] }));
+    await pace(source, port, 4);
+    const early = await waitForSegments(server.url, 'short', 1);
+    const oldest = early.window.first!;
+    const st = await waitFor('12 segments made', async () => {
+      const s = await streamStatus(server.url, 'short');
+      return s.segmenter['segments']! >= 12 && s;
+    });
+    // 10 s of 2-s segments: 5 or 6 are kept (a segment is kept while any of it is within the depth).
+    const { numbers } = await waitFor('the archive to settle', async () => {
+      const files = await archiveFiles(join(dvr, 'short'));
+      return files.numbers.length <= 7 && files;
+    }, 10_000);
+    expect(numbers[0]).toBeGreaterThan(oldest);
+    expect(numbers.at(-1)).toBeGreaterThanOrEqual(st.window.last!);
+    expect(numbers.length).toBeGreaterThanOrEqual(4);
+    expect((await fetch(`${server.url}/short/ts/${VIDEO}/${oldest}.ts`)).status).toBe(404);
+    const pl = await mediaPlaylist(`${server.url}/short/ts/${VIDEO}.m3u8`);
+    checkMediaPlaylist(pl);
+    for (const s of pl.segments) expect(numbers).toContain(s.number);
+  }, 60_000);
+});
+
+/** The tags of segment n in a TS media playlist (from after the previous URI), without its PROGRAM-DATE-TIME. */
+function segmentLines(text: string, n: number): string[] {
+  const lines = text.split('\n');
+  const at = lines.indexOf(`${VIDEO}/${n}.ts`);
+  expect(at).toBeGreaterThan(0);
+  let start = at;
+  while (start > 0 && !lines[start - 1]!.endsWith('.ts')) start--;
+  return lines.slice(start, at + 1).filter((l) => !l.startsWith('#EXT-X-PROGRAM-DATE-TIME') && !l.startsWith('#EXT-X-MEDIA-SEQUENCE'));
+}
+
+describe('two origins fed the same input', () => {
+  it('serve byte-identical segments for every number both list, clear and protected', async () => {
+    const source = await makeLiveTs({ seconds: 30 });
+    const dir = await tempDir();
+    const secretFile = join(dir, 'secret');
+    await writeFile(secretFile, `${'5e'.repeat(32)}\n`, { mode: 0o600 });
+    const ports = await Promise.all([0, 1, 2, 3].map(() => freeUdpPort()));
+    const config = (clear: number, drm: number): string =>
+      `secret_file ${secretFile};\n` + streamBlock({ name: 'clear', port: clear }) + streamBlock({ name: 'drm', port: drm, extra: drmDirectives() });
+    const fan = await new UdpFanOut(ports).start();
+    running.push(fan);
+    const a = await testServer(config(ports[0]!, ports[1]!));
+    await pace(source, fan.port, 2);
+    await waitForSegments(a.url, 'drm', 2);
+    // The second origin joins a few seconds later.
+    const b = await testServer(config(ports[2]!, ports[3]!));
+    await waitForSegments(b.url, 'drm', 4);
+    await waitForSegments(b.url, 'clear', 4);
+
+    for (const name of ['clear', 'drm']) {
+      const [la, lb] = await Promise.all([a.url, b.url].map((u) => mediaPlaylist(`${u}/${name}/ts/${VIDEO}.m3u8`)));
+      const inB = new Set(lb!.segments.map((s) => s.number));
+      const common = la!.segments.map((s) => s.number).filter((n) => inB.has(n));
+      expect(common.length, name).toBeGreaterThanOrEqual(3);
+      for (const n of common) {
+        for (const path of [`ts/${VIDEO}/${n}.ts`, `ts/${AUDIO}/${n}.ts`, `hls/${VIDEO}/${n}.m4s`, `dash/${VIDEO}/${n}.m4s`, `dash/${AUDIO}/${n}.m4s`]) {
+          const [ba, bb] = await Promise.all([a.url, b.url].map((u) => getBytes(`${u}/${name}/${path}`)));
+          expect(ba!.equals(bb!), `${name}/${path}`).toBe(true);
+        }
+      }
+      // The same key lines (KeyIDs, IVs) and durations for the same segments. (Not the same
+      // PROGRAM-DATE-TIMEs: wall clocks are arrival times, and at speed 2 the media runs ahead of them.)
+      for (const n of common.slice(1)) expect(segmentLines(la!.text, n), `${name} ${n}`).toEqual(segmentLines(lb!.text, n));
+    }
+    // Init segments of a period both list.
+    const [ma, mb] = await Promise.all([a.url, b.url].map((u) => getText(`${u}/drm/index.mpd`)));
+    const init = /init-([0-9a-f]{12}k\d+)\.mp4/.exec(mb!)![0];
+    expect(ma).toContain(init);
+    const [ia, ib] = await Promise.all([a.url, b.url].map((u) => getBytes(`${u}/drm/dash/${VIDEO}/${init}`)));
+    expect(ia!.equals(ib!)).toBe(true);
+  }, 60_000);
+});
