@@ -97,7 +97,7 @@ export async function serveLive(ctx: Context, cfg: StreamConfig, rest: string, d
         trackId: rendition.track.id,
         segments: window,
         periodOf,
-        discontinuitySequence: discontinuitiesBefore(stream.segments(), window[0]!),
+        discontinuitySequence: stream.discontinuitiesUpTo(window[0]!.number),
         targetDuration: stream.segmentDuration,
         ended: finished,
         ...(fromParam !== undefined && !finished ? { playlistType: 'EVENT' as const } : {}),
@@ -184,15 +184,6 @@ function selectWindow(all: readonly LiveSegmentInfo[], timeshift: Timeshift | un
 /** Media seconds listed (summed: timestamps may go back at a discontinuity). */
 function windowSeconds(w: readonly LiveSegmentInfo[]): number {
   return w.reduce((sum, s) => sum + s.duration, 0) / LIVE_TIMESCALE;
-}
-
-function discontinuitiesBefore(all: readonly LiveSegmentInfo[], first: LiveSegmentInfo): number {
-  let n = 0;
-  for (const s of all) {
-    if (s.number > first.number) break;
-    if (s.discontinuity) n++;
-  }
-  return n;
 }
 
 /** The renditions of the newest track set in the window, with bitrates measured over the window. */

@@ -19,6 +19,7 @@ import {
   killProcess,
   mediaPlaylist,
   parseM3u8,
+  parseMpd,
   getText,
   rangeOf,
   scratchDir,
@@ -136,6 +137,14 @@ describe('DVR', () => {
       const file = await scratch.concat('archived.ts', piece.segments.map((s) => s.url));
       expect(await decodeErrors(file)).toBe('');
       expectSourceFrames(await videoHashes(file), await sourceHashes(source));
+      // The same piece as a static MPD: one Period of the old numbers, decoding to the same frames.
+      const mpd = parseMpd(await getText(`${second.url}/arch/index-${from}-${duration}.mpd`));
+      expect(mpd.root.attrs['type']).toBe('static');
+      expect(mpd.periods).toHaveLength(1);
+      expect(mpd.periods[0]!.numbers.get(VIDEO)).toEqual(old);
+      const archived = `${second.url}/arch`;
+      const dash = await scratch.concat('archived.mp4', [`${archived}/${mpd.periods[0]!.inits.get(VIDEO)!}`, ...old.map((n) => `${archived}/dash/${VIDEO}/${n}.m4s`)]);
+      expect(await videoHashes(dash)).toEqual(await videoHashes(file));
       const audio = await mediaPlaylist(`${second.url}/arch/ts/${AUDIO}-${from}-${duration}.m3u8`);
       expect(audio.segments.map((s) => s.number)).toEqual(old);
       expect(await decodeErrors(await scratch.concat('archived-a.ts', audio.segments.map((s) => s.url)))).toBe('');

@@ -141,15 +141,23 @@ describe('live ingest faults', () => {
     }
   }, 60_000);
 
-  it('keeps about two minutes in memory and one in the playlist while a looping source sends its timestamps back every pass', async () => {
+  it('keeps two minutes in memory, one in the playlist and its sequence numbers going forward while a looping source sends timestamps back every pass', async () => {
     const source = await makeLiveTs({ seconds: 10 });
     const { server, port } = await serverWithStream('loop');
     await pace(source, { port, speed: 10, loop: true });
-    // ~6 segments a pass (10 s): 120 segments are over 3 minutes of media.
+    // ~6 segments a pass (10 s): 120 segments are over 3 minutes of media. Meanwhile, reloads never see
+    // the media or discontinuity sequence go back (RFC 8216 6.2.2), though segments with discontinuities
+    // keep leaving the playlist and memory.
+    const seen: Array<{ media: number; discontinuity: number }> = [];
     const st = await waitFor('120 segments', async () => {
+      const pl = await mediaPlaylist(`${server.url}/loop/ts/${VIDEO}.m3u8`);
+      seen.push({ media: pl.mediaSequence, discontinuity: pl.manifest.discontinuitySequence ?? 0 });
       const s = await streamStatus(server.url, 'loop');
       return s.segmenter['segments']! >= 120 && s;
-    }, 50_000, 500);
+    }, 50_000, 250);
+    const backwards = seen.filter((x, i) => i > 0 && (x.media < seen[i - 1]!.media || x.discontinuity < seen[i - 1]!.discontinuity));
+    expect(backwards, JSON.stringify(seen)).toEqual([]);
+    expect(seen.at(-1)!.discontinuity).toBeGreaterThan(0);
     expect(st.segmenter['discontinuities']).toBeGreaterThan(10);
     expect(st.window.seconds).toBeGreaterThan(100);
     expect(st.window.seconds).toBeLessThan(125);

@@ -76,6 +76,8 @@ export class LiveStream {
   private error: string | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private writeErrors = 0;
+  /** Discontinuities of segments that have left the window: HLS discontinuity sequence numbers never go back. */
+  private leftDiscontinuities = 0;
   private lastSegmentAt: number | undefined;
   private writing: Promise<void> = Promise.resolve();
   private readonly log: LiveStreamLog;
@@ -148,6 +150,20 @@ export class LiveStream {
   /** The segments that can be served, oldest first. */
   segments(): readonly LiveSegmentInfo[] {
     return this.infos;
+  }
+
+  /**
+   * The discontinuity sequence number of segment `number` (EXT-X-DISCONTINUITY-SEQUENCE when it is the
+   * first listed): the discontinuities of the stream up to and including its own flag, those of segments
+   * that have left the window included.
+   */
+  discontinuitiesUpTo(number: number): number {
+    let n = this.leftDiscontinuities;
+    for (const s of this.infos) {
+      if (s.number > number) break;
+      if (s.discontinuity) n++;
+    }
+    return n;
   }
 
   /** A segment's bytes, from memory or the archive; undefined when it is not (or no longer) in the window. */
@@ -282,6 +298,8 @@ export class LiveStream {
       this.memory.shift();
       after -= this.memory[0]!.duration;
     }
+    const flagged = (list: readonly LiveSegmentInfo[]): number => list.reduce((n, s) => n + (s.discontinuity ? 1 : 0), 0);
+    const before = flagged(this.infos);
     if (this.archive) {
       // The archive's listing (it prunes by depth), plus segments whose write failed while they are in memory.
       const onDisk = new Set(this.archive.list().map((l) => l.number));
@@ -291,5 +309,6 @@ export class LiveStream {
       const keep = new Set(this.memory.map((m) => m.number));
       this.infos = this.infos.filter((s) => keep.has(s.number));
     }
+    this.leftDiscontinuities += before - flagged(this.infos);
   }
 }
