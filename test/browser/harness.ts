@@ -62,6 +62,15 @@
 //   - Encrypted MPEG-TS cannot be played by Shaka's MSE path (HLS_MSE_ENCRYPTED_MP2T_NOT_SUPPORTED):
 //     use hls.js for it (below).
 //
+// Live streams (test/interop/players-live.test.ts): the same play() with progress: true (currentTime
+// and decoded frames sampled every ~100 ms of the play: result.progress) and shotsDuringPlay (seconds
+// into the play at which the playing video is screenshotted: result.playShots), no seekTo. Players
+// start near the live edge; currentTime is the MPD's presentation time (Shaka DASH: seconds since
+// availabilityStartTime) or the playlist's (HLS, observed with both players: 0 at the start of the
+// first segment of the first playlist loaded). Errors alone prove nothing there: with a wrong key,
+// Chromium decodes makeLiveTs's Constrained Baseline (CAVLC) video into green garbage without any
+// error event (observed), so that test matches its shots against the source's frames.
+//
 // hls.js (player: 'hlsjs'): the same options and PlayResult. The library (/hls.js, from
 // node_modules/hls.js/dist/hls.js) is loaded into the page on the first hlsjs load. Failures: every
 // hls.js ERROR event, fatal or not (message "hls.js error: type=… details=… fatal=… [reason=…]
@@ -157,6 +166,34 @@ export interface PlayOptions {
   variant?: 'highest' | 'lowest';
   /** Shallow-merged into the Shaka (or hls.js) configuration last (top-level keys replace the harness's). */
   extraConfig?: Record<string, unknown>;
+  /**
+   * Live mode: record currentTime and decoded frames every ~100 ms of the playSeconds play
+   * (result.progress), so that a test can require steady progress, not just a later time.
+   */
+  progress?: boolean;
+  /**
+   * Live mode: screenshot the playing video (1280x720 at 0,0) this many seconds into the play
+   * (result.playShots). The play is cut into pieces there; stall checks go on in every piece.
+   */
+  shotsDuringPlay?: number[];
+}
+
+export interface ProgressSample {
+  /** Page clock, ms. */
+  ms: number;
+  /** video.currentTime. */
+  t: number;
+  /** totalVideoFrames. */
+  frames: number;
+  readyState: number;
+}
+
+export interface PlayShot {
+  /** Seconds into the play. */
+  after: number;
+  png: Buffer;
+  /** video.currentTime when the screenshot was taken. */
+  currentTime: number;
 }
 
 export interface PlayFrame {
@@ -196,6 +233,10 @@ export interface PlayResult {
   /** Timestamped page-side events (loadeddata, seeking, seeked, waitingforkey, …) for diagnostics. */
   log: string[];
   elapsedMs: number;
+  /** With opts.progress: samples taken during the play (empty otherwise). */
+  progress: ProgressSample[];
+  /** With opts.shotsDuringPlay: the screenshots taken while playing. */
+  playShots: PlayShot[];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -307,13 +348,14 @@ interface PageState {
   variant: PlayResult['variant'];
   licenseRequests: string[];
   keyRequests: string[];
+  progress: ProgressSample[];
 }
 
 interface PageApi {
   ready?: boolean;
   load(opts: unknown): Promise<void>;
   waitFirstFrame(timeoutMs: number): Promise<boolean>;
-  playFor(seconds: number, stallMs: number): Promise<boolean>;
+  playFor(seconds: number, stallMs: number, record?: boolean): Promise<boolean>;
   seekPaused(t: number, timeoutMs: number): Promise<{ ok: boolean; mediaTime: number | null }>;
   scan(from: number, rate: number, stallMs: number, timeoutMs: number): Promise<{ frames: number; ended: boolean; ms: number }>;
   state(): PageState;
@@ -370,6 +412,8 @@ export async function play(page: Page, opts: PlayOptions): Promise<PlayResult> {
     keyRequests: [],
     log: [],
     elapsedMs: 0,
+    progress: [],
+    playShots: [],
   };
   const pageErrors = async () => (await page.evaluate(() => (globalThis as unknown as W).H.state().errors.length)) + hostErrors.length;
   let seeksOk = true;
@@ -397,7 +441,19 @@ export async function play(page: Page, opts: PlayOptions): Promise<PlayResult> {
       result.decodedAtFirstFrame = s1.decodedFrames;
       result.timeAtFirstFrame = s1.currentTime;
       if (s1.errors.length === 0 && playSeconds > 0) {
-        await withTimeout(page.evaluate(([sec, ms]) => (globalThis as unknown as W).H.playFor(sec, ms), [playSeconds, stallMs] as const), playSeconds * 1000 + 10_000, 'play');
+        // Without shotsDuringPlay: one piece of playSeconds.
+        const cuts = [...new Set((opts.shotsDuringPlay ?? []).filter((x) => x > 0 && x < playSeconds))].sort((a, b) => a - b);
+        let played = 0;
+        for (const cut of [...cuts, playSeconds]) {
+          const sec = cut - played;
+          const record = opts.progress ?? false;
+          await withTimeout(page.evaluate(([s, ms, rec]) => (globalThis as unknown as W).H.playFor(s, ms, rec), [sec, stallMs, record] as const), sec * 1000 + 10_000, 'play');
+          played = cut;
+          if (cut === playSeconds || (await pageErrors()) > 0) break;
+          const png = await page.screenshot({ clip: { x: 0, y: 0, ...VIEWPORT }, type: 'png' });
+          const currentTime = await page.evaluate(() => (globalThis as unknown as W).H.state().currentTime);
+          result.playShots.push({ after: cut, png, currentTime });
+        }
         const s2 = await page.evaluate(() => (globalThis as unknown as W).H.state());
         result.decodedAfterPlay = s2.decodedFrames;
         result.timeAfterPlay = s2.currentTime;
@@ -445,6 +501,7 @@ export async function play(page: Page, opts: PlayOptions): Promise<PlayResult> {
     result.variant = s.variant;
     result.licenseRequests = s.licenseRequests;
     result.keyRequests = s.keyRequests;
+    result.progress = s.progress;
     result.log = s.events;
     await withTimeout(page.evaluate(() => (globalThis as unknown as W).H.destroy()), 5000, 'player.destroy').catch(() => undefined);
   } catch (e) {
