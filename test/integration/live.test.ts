@@ -183,6 +183,13 @@ describe('a live playlist over time', () => {
     const at = resumed.segments.findIndex((s) => s.discontinuity);
     expect(resumed.segments[at]!.number).toBeGreaterThan(atStall.segments.at(-1)!.number);
     expect((await streamStatus(server.url, 'adv')).input.state).toBe('receiving');
+    // DASH: a new Period for the new timeline, after the old one.
+    const mpd = parseMpd(await getText(`${server.url}/adv/index.mpd`));
+    expect(mpd.periods.length).toBeGreaterThanOrEqual(2);
+    const starts = mpd.periods.map((p) => Number(/^PT([0-9.]+)S$/.exec(p.start)![1]));
+    for (let i = 1; i < starts.length; i++) expect(starts[i]).toBeGreaterThan(starts[i - 1]!);
+    expect(new Set(mpd.periods.map((p) => p.id)).size).toBe(mpd.periods.length);
+    expect(mpd.periods.at(-1)!.numbers.get(VIDEO)![0]).toBe(resumed.segments[at]!.number);
     // What follows the discontinuity is the source again from its start.
     const file = await scratch.concat('resumed.ts', resumed.segments.slice(at).map((s) => s.url));
     expect(await decodeErrors(file)).toBe('');
@@ -305,6 +312,41 @@ describe('protected live stream (drm local, clearkey, a new key every 2 segments
       if (whole) expect(prot.indexOf(clear.subarray(clear.length - 64)), path).toBe(-1);
     }
   });
+});
+
+describe('a continuous live stream longer than the memory window (2 minutes)', () => {
+  /**
+   * KNOWN BUG (it.fails until fixed): a dynamic MPD's Period must keep its id and start across updates
+   * (live-mpd.ts periodAnchor). The handler finds the anchor with findLivePeriodAnchor over
+   * stream.segments(), which stops at the oldest segment held; once memory starts trimming (after
+   * MEMORY_WINDOW_SECONDS of media), that is a different segment at every update, so the single Period
+   * of a continuous stream becomes p4, p5, p6… with a new start each time. Same with rotate=10m (a key
+   * period longer than memory) and with a DVR after its depth.
+   */
+  it.fails('keeps the id and start of its DASH Period across MPD updates', async () => {
+    const source = await readFile(await makeLiveTs({ seconds: 150 }));
+    const port = await freeUdpPort();
+    const server = await startTestServer(streamBlock({ name: 'long', port }));
+    const pacer = new TsPacer(source, { port, speed: 12 }).start();
+    try {
+      const periods = new Set<string>();
+      const counts = new Set<number>();
+      // Until a few segments have left memory (the segmenter made more than the window holds).
+      await waitFor('segments leaving memory', async () => {
+        const st = await streamStatus(server.url, 'long');
+        if (st.window.segments === 0) return false;
+        const mpd = parseMpd(await getText(`${server.url}/long/index.mpd`));
+        counts.add(mpd.periods.length);
+        periods.add(`${mpd.periods[0]!.id}@${mpd.periods[0]!.start}`);
+        return st.segmenter['segments']! - st.window.segments >= 3;
+      }, 50_000, 300);
+      expect([...counts]).toEqual([1]);
+      expect([...periods]).toHaveLength(1);
+    } finally {
+      await pacer.stop();
+      await server.stop();
+    }
+  }, 60_000);
 });
 
 /** The KeyID (dashed UUID, lowercase) of a `/keys/{kid}` URL. */
