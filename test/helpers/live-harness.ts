@@ -6,12 +6,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { Parser, type Manifest, type Segment } from 'm3u8-parser';
 import { frameHashes, tool } from './ffmpeg.js';
+import { TsPacer, type TsPacerOptions } from './live-source.js';
+import { startTestServer, type TestServer } from './server.js';
 import { findAll, parseXml, type XmlElement } from '../unit/manifest/helpers.js';
 
 export const VIDEO = 'v256';
@@ -72,6 +74,53 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await sleep(everyMs);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a test starts
+
+export interface Stoppable {
+  stop(): Promise<unknown>;
+}
+
+export interface TestResources {
+  /** Stopped (newest first) after the test (or the block), whatever happened. */
+  track<T extends Stoppable>(x: T): T;
+  /** A test server, stopped with the rest. */
+  server(config: string): Promise<TestServer>;
+  /** A TsPacer sending `file` in real time (× speed), stopped with the rest. */
+  pace(file: string, opts: TsPacerOptions): Promise<TsPacer>;
+  /** The file's scratch folder (made before its tests, removed after them). */
+  readonly scratch: Scratch;
+}
+
+/**
+ * Call at the top of a test file or describe block: registers the hooks that make a scratch folder and
+ * stop what was started, after each test (default) or after all the tests of the block.
+ */
+export function testResources(stopAfter: 'each' | 'all' = 'each'): TestResources {
+  const started: Stoppable[] = [];
+  let scratch: Scratch | undefined;
+  beforeAll(async () => {
+    scratch = await scratchDir();
+  });
+  (stopAfter === 'each' ? afterEach : afterAll)(async () => {
+    for (const r of started.splice(0).reverse()) await r.stop();
+  });
+  afterAll(async () => scratch?.remove());
+  const track = <T extends Stoppable>(x: T): T => {
+    started.push(x);
+    return x;
+  };
+  return {
+    track,
+    server: async (config) => track(await startTestServer(config)),
+    pace: async (file, opts) => track(new TsPacer(await readFile(file), opts).start()),
+    get scratch() {
+      if (!scratch) throw new Error('scratch folder used outside a test');
+      return scratch;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

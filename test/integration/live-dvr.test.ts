@@ -1,12 +1,11 @@
 // The DVR archive end to end: segments written as files, the archive surviving a SIGKILLed server
 // (the real CLI, restarted on the same config) and served as timeshift, depth pruning; and two origins
 // fed the same input serving byte-identical segments, clear and protected.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeLiveTs, TsPacer } from '../helpers/live-source.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { makeLiveTs } from '../helpers/live-source.js';
 import {
   AUDIO,
   VIDEO,
@@ -22,7 +21,6 @@ import {
   parseMpd,
   getText,
   rangeOf,
-  scratchDir,
   serveProcess,
   sourceHashes,
   streamBlock,
@@ -31,38 +29,16 @@ import {
   waitFor,
   waitForSegments,
   UdpFanOut,
-  type Scratch,
+  testResources,
   type ServeProcess,
 } from '../helpers/live-harness.js';
 
-/** What a test started, stopped after it whatever happened. */
-const running: Array<{ stop(): Promise<unknown> }> = [];
-afterEach(async () => {
-  for (const r of running.splice(0).reverse()) await r.stop();
-});
-
-let scratch: Scratch;
-beforeAll(async () => {
-  scratch = await scratchDir();
-  return () => scratch.remove();
-});
+const res = testResources();
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'packager-dvr-'));
-  running.push({ stop: () => rm(dir, { recursive: true, force: true }) });
+  res.track({ stop: () => rm(dir, { recursive: true, force: true }) });
   return dir;
-}
-
-async function pace(file: string, port: number, speed: number): Promise<TsPacer> {
-  const pacer = new TsPacer(await readFile(file), { port, speed }).start();
-  running.push(pacer);
-  return pacer;
-}
-
-async function testServer(config: string): Promise<TestServer> {
-  const server = await startTestServer(config);
-  running.push(server);
-  return server;
 }
 
 /** Segment numbers of the `.seg` files of a stream's archive, ascending; and any other names. */
@@ -77,8 +53,8 @@ describe('DVR', () => {
     const source = await makeLiveTs({ seconds: 20 });
     const port = await freeUdpPort();
     const dvr = await tempDir();
-    const server = await testServer(streamBlock({ name: 'rec', port, extra: [`dvr ${dvr} 1h`] }));
-    await pace(source, port, 2);
+    const server = await res.server(streamBlock({ name: 'rec', port, extra: [`dvr ${dvr} 1h`] }));
+    await res.pace(source, { port, speed: 2 });
     const st = await waitForSegments(server.url, 'rec', 4);
     expect(st.dvr).toMatchObject({ path: dvr, depthSeconds: 3600, writeErrors: 0 });
     const pl = await mediaPlaylist(`${server.url}/rec/ts/${VIDEO}.m3u8`);
@@ -99,7 +75,7 @@ describe('DVR', () => {
     try {
       first = await serveProcess(configPath);
       // Real time: the segments' wall clocks are the times they arrived.
-      await pace(source, port, 1);
+      await res.pace(source, { port, speed: 1 });
       await waitForSegments(first.url, 'arch', 4);
       const before = await mediaPlaylist(`${first.url}/arch/ts/${VIDEO}.m3u8`);
       checkMediaPlaylist(before);
@@ -134,7 +110,7 @@ describe('DVR', () => {
       checkMediaPlaylist(piece, true);
       expect(piece.segments.map((s) => s.number)).toEqual(old);
       expect((await getBytes(`${second.url}/arch/ts/${VIDEO}/${kept.number}.ts`)).equals(keptBytes)).toBe(true);
-      const file = await scratch.concat('archived.ts', piece.segments.map((s) => s.url));
+      const file = await res.scratch.concat('archived.ts', piece.segments.map((s) => s.url));
       expect(await decodeErrors(file)).toBe('');
       expectSourceFrames(await videoHashes(file), await sourceHashes(source));
       // The same piece as a static MPD: one Period of the old numbers, decoding to the same frames.
@@ -143,11 +119,11 @@ describe('DVR', () => {
       expect(mpd.periods).toHaveLength(1);
       expect(mpd.periods[0]!.numbers.get(VIDEO)).toEqual(old);
       const archived = `${second.url}/arch`;
-      const dash = await scratch.concat('archived.mp4', [`${archived}/${mpd.periods[0]!.inits.get(VIDEO)!}`, ...old.map((n) => `${archived}/dash/${VIDEO}/${n}.m4s`)]);
+      const dash = await res.scratch.concat('archived.mp4', [`${archived}/${mpd.periods[0]!.inits.get(VIDEO)!}`, ...old.map((n) => `${archived}/dash/${VIDEO}/${n}.m4s`)]);
       expect(await videoHashes(dash)).toEqual(await videoHashes(file));
       const audio = await mediaPlaylist(`${second.url}/arch/ts/${AUDIO}-${from}-${duration}.m3u8`);
       expect(audio.segments.map((s) => s.number)).toEqual(old);
-      expect(await decodeErrors(await scratch.concat('archived-a.ts', audio.segments.map((s) => s.url)))).toBe('');
+      expect(await decodeErrors(await res.scratch.concat('archived-a.ts', audio.segments.map((s) => s.url)))).toBe('');
     } finally {
       await killProcess(first);
       await killProcess(second);
@@ -158,8 +134,8 @@ describe('DVR', () => {
     const source = await makeLiveTs({ seconds: 40 });
     const port = await freeUdpPort();
     const dvr = await tempDir();
-    const server = await testServer(streamBlock({ name: 'short', port, extra: [`dvr ${dvr} 10s`] }));
-    await pace(source, port, 4);
+    const server = await res.server(streamBlock({ name: 'short', port, extra: [`dvr ${dvr} 10s`] }));
+    await res.pace(source, { port, speed: 4 });
     const early = await waitForSegments(server.url, 'short', 1);
     const oldest = early.window.first!;
     const st = await waitFor('12 segments made', async () => {
@@ -200,13 +176,12 @@ describe('two origins fed the same input', () => {
     const ports = await Promise.all([0, 1, 2, 3].map(() => freeUdpPort()));
     const config = (clear: number, drm: number): string =>
       `secret_file ${secretFile};\n` + streamBlock({ name: 'clear', port: clear }) + streamBlock({ name: 'drm', port: drm, extra: drmDirectives() });
-    const fan = await new UdpFanOut(ports).start();
-    running.push(fan);
-    const a = await testServer(config(ports[0]!, ports[1]!));
-    await pace(source, fan.port, 2);
+    const fan = res.track(await new UdpFanOut(ports).start());
+    const a = await res.server(config(ports[0]!, ports[1]!));
+    await res.pace(source, { port: fan.port, speed: 2 });
     await waitForSegments(a.url, 'drm', 2);
     // The second origin joins a few seconds later.
-    const b = await testServer(config(ports[2]!, ports[3]!));
+    const b = await res.server(config(ports[2]!, ports[3]!));
     await waitForSegments(b.url, 'drm', 4);
     await waitForSegments(b.url, 'clear', 4);
 

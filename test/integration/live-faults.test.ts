@@ -1,11 +1,10 @@
 // Live ingest under damage and edge cases, end to end over real UDP: loss, duplicates, reordering and
 // garbage from a fault-injecting relay; RTP-wrapped input; the 33-bit PTS wrap; a source that loops
 // (timestamps going back every pass) for minutes of media.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
-import { makeLiveTs, PTS_WRAP_SECONDS, TsPacer, type TsPacerOptions } from '../helpers/live-source.js';
+import { describe, expect, it } from 'vitest';
+import { makeLiveTs, PTS_WRAP_SECONDS } from '../helpers/live-source.js';
 import { UdpRelay } from '../helpers/udp-relay.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import {
   AUDIO,
   VIDEO,
@@ -19,41 +18,21 @@ import {
   getText,
   mediaPlaylist,
   parseMpd,
-  scratchDir,
   sourceHashes,
   streamBlock,
   streamStatus,
   videoHashes,
   waitFor,
   waitForSegments,
-  type Scratch,
+  testResources,
 } from '../helpers/live-harness.js';
 
-/** What a test started, stopped after it whatever happened. */
-const running: Array<{ stop(): Promise<unknown> }> = [];
-afterEach(async () => {
-  for (const r of running.splice(0).reverse()) await r.stop();
-});
-
-let scratch: Scratch;
-beforeAll(async () => {
-  scratch = await scratchDir();
-  running.length = 0;
-  return () => scratch.remove();
-});
+const res = testResources();
 
 /** A server with one stream `name` on a fresh UDP port. */
 async function serverWithStream(name: string): Promise<{ server: TestServer; port: number }> {
   const port = await freeUdpPort();
-  const server = await startTestServer(streamBlock({ name, port }));
-  running.push(server);
-  return { server, port };
-}
-
-async function pace(file: string, opts: TsPacerOptions): Promise<TsPacer> {
-  const pacer = new TsPacer(await readFile(file), opts).start();
-  running.push(pacer);
-  return pacer;
+  return { server: await res.server(streamBlock({ name, port })), port };
 }
 
 /** The concatenated segments of a rendition's live playlist (the last `count`, or all). */
@@ -61,16 +40,15 @@ async function renditionFile(base: string, path: string, name: string, count?: n
   const pl = await mediaPlaylist(`${base}/${path}`);
   checkMediaPlaylist(pl);
   const segs = count === undefined ? pl.segments : pl.segments.slice(-count);
-  return { file: await scratch.concat(name, segs.map((s) => s.url)), segments: segs.length, seconds: listedSeconds(segs) };
+  return { file: await res.scratch.concat(name, segs.map((s) => s.url)), segments: segs.length, seconds: listedSeconds(segs) };
 }
 
 describe('live ingest faults', () => {
   it('survives 1 % loss, duplication, reordering and garbage: counted, valid playlists, decodable segments', async () => {
     const source = await makeLiveTs({ seconds: 30 });
     const { server, port } = await serverWithStream('faulty');
-    const relay = await new UdpRelay({ targetPort: port, seed: 7, faults: { drop: 0.01, duplicate: 0.01, reorder: 0.01, garbage: 0.01 } }).start();
-    running.push(relay);
-    const pacer = await pace(source, { port: relay.port, speed: 2 });
+    const relay = res.track(await new UdpRelay({ targetPort: port, seed: 7, faults: { drop: 0.01, duplicate: 0.01, reorder: 0.01, garbage: 0.01 } }).start());
+    const pacer = await res.pace(source, { port: relay.port, speed: 2 });
     await waitForSegments(server.url, 'faulty', 5);
     await pacer.done;
     const c = relay.counters;
@@ -102,7 +80,7 @@ describe('live ingest faults', () => {
   it('takes RTP-wrapped input like plain TS', async () => {
     const source = await makeLiveTs({ seconds: 20 });
     const { server, port } = await serverWithStream('rtp');
-    await pace(source, { port, speed: 2, rtp: true });
+    await res.pace(source, { port, speed: 2, rtp: true });
     await waitForSegments(server.url, 'rtp', 4);
     const { file, segments, seconds } = await renditionFile(`${server.url}/rtp`, `ts/${VIDEO}.m3u8`, 'rtp-v.ts');
     expect(await decodeErrors(file)).toBe('');
@@ -120,7 +98,7 @@ describe('live ingest faults', () => {
     // Segment n starts at the first key frame of [2(n-1), 2n) s of the unwrapped timeline: 47722 holds
     // the wrap (95443.7 s), 47721 is all before it, 47723 all after.
     const atWrap = Math.floor(PTS_WRAP_SECONDS / 2) + 1;
-    const pacer = await pace(source, { port, speed: 2 });
+    const pacer = await res.pace(source, { port, speed: 2 });
     await waitFor(`segment ${atWrap + 2}`, async () => ((await streamStatus(server.url, 'wrap')).window.last ?? 0) >= atWrap + 2);
     await pacer.done;
     const st = await streamStatus(server.url, 'wrap');
@@ -133,7 +111,7 @@ describe('live ingest faults', () => {
       expect(numbers).toContain(atWrap + 1);
       expect(pl.text).not.toContain('#EXT-X-DISCONTINUITY');
       const urls = pl.segments.map((s) => s.url);
-      const file = await scratch.concat(`wrap-${variant}`, variant === 'hls' ? [pl.segments[0]!.mapUrl!, ...urls] : urls);
+      const file = await res.scratch.concat(`wrap-${variant}`, variant === 'hls' ? [pl.segments[0]!.mapUrl!, ...urls] : urls);
       expect(await decodeErrors(file)).toBe('');
       const frames = await videoHashes(file);
       expectFrameCount(frames.length, listedSeconds(pl.segments), pl.segments.length);
@@ -144,7 +122,7 @@ describe('live ingest faults', () => {
   it('keeps two minutes in memory, one in the playlist and its sequence numbers going forward while a looping source sends timestamps back every pass', async () => {
     const source = await makeLiveTs({ seconds: 10 });
     const { server, port } = await serverWithStream('loop');
-    await pace(source, { port, speed: 10, loop: true });
+    await res.pace(source, { port, speed: 10, loop: true });
     // ~6 segments a pass (10 s): 120 segments are over 3 minutes of media. Meanwhile, reloads never see
     // the media or discontinuity sequence go back (RFC 8216 6.2.2), though segments with discontinuities
     // keep leaving the playlist and memory.

@@ -2,10 +2,10 @@
 // server, its HLS (TS, fMP4) and DASH outputs fetched over HTTP, checked as live playlists/MPDs and
 // decoded by ffmpeg to exactly the source's pictures; playlists advancing, stalling and resuming; and
 // protected live (AES-128 TS, cenc DASH, key rotation) decoded by ffmpeg through the key URLs.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeLiveTs, TsPacer } from '../helpers/live-source.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
+import { makeLiveTs, type TsPacer } from '../helpers/live-source.js';
+import type { TestServer } from '../helpers/server.js';
 import {
   AUDIO,
   VIDEO,
@@ -28,37 +28,28 @@ import {
   sleep,
   streamStatus,
   waitFor,
-  scratchDir,
   sourceHashes,
   streamBlock,
   videoHashes,
   waitForSegments,
   UdpFanOut,
-  type Scratch,
+  testResources,
 } from '../helpers/live-harness.js';
 
-let scratch: Scratch;
-beforeAll(async () => {
-  scratch = await scratchDir();
-});
-afterAll(async () => scratch?.remove());
+const res = testResources();
 
 describe('clear live stream', () => {
+  const shared = testResources('all');
   let server: TestServer;
-  let pacer: TsPacer;
   let source: string;
   const base = (): string => `${server.url}/live`;
 
   beforeAll(async () => {
     source = await makeLiveTs({ seconds: 30 });
     const port = await freeUdpPort();
-    server = await startTestServer(streamBlock({ name: 'live', port }));
-    pacer = new TsPacer(await readFile(source), { port, speed: 2 }).start();
+    server = await shared.server(streamBlock({ name: 'live', port }));
+    await shared.pace(source, { port, speed: 2 });
     await waitForSegments(server.url, 'live', 4);
-  });
-  afterAll(async () => {
-    await pacer?.stop();
-    await server?.stop();
   });
 
   it('serves valid live HLS TS playlists whose segments decode to the source frames', async () => {
@@ -67,7 +58,7 @@ describe('clear live stream', () => {
     expect(master.manifest.playlists?.map((p) => p.uri)).toEqual([`ts/${VIDEO}.m3u8`]);
     const video = await mediaPlaylist(`${base()}/ts/${VIDEO}.m3u8`);
     checkMediaPlaylist(video);
-    const file = await scratch.concat('clear-v.ts', video.segments.map((s) => s.url));
+    const file = await res.scratch.concat('clear-v.ts', video.segments.map((s) => s.url));
     expect(await decodeErrors(file)).toBe('');
     const frames = await videoHashes(file);
     expectFrameCount(frames.length, listedSeconds(video.segments), video.segments.length);
@@ -75,7 +66,7 @@ describe('clear live stream', () => {
 
     const audio = await mediaPlaylist(`${base()}/ts/${AUDIO}.m3u8`);
     checkMediaPlaylist(audio);
-    const afile = await scratch.concat('clear-a.ts', audio.segments.map((s) => s.url));
+    const afile = await res.scratch.concat('clear-a.ts', audio.segments.map((s) => s.url));
     expect(await decodeErrors(afile)).toBe('');
     // AAC at 48 kHz: 1024 samples a frame.
     expect(Math.abs((await audioFrameCount(afile)) - (listedSeconds(audio.segments) * 48000) / 1024)).toBeLessThanOrEqual(audio.segments.length + 1);
@@ -88,7 +79,7 @@ describe('clear live stream', () => {
     checkMediaPlaylist(video);
     const map = video.segments[0]!.mapUrl!;
     expect(map).toMatch(/\/hls\/v256\/init-[0-9a-f]{12}\.mp4$/);
-    const file = await scratch.concat('clear-v.mp4', [map, ...video.segments.map((s) => s.url)]);
+    const file = await res.scratch.concat('clear-v.mp4', [map, ...video.segments.map((s) => s.url)]);
     expect(await decodeErrors(file)).toBe('');
     const frames = await videoHashes(file);
     expectFrameCount(frames.length, listedSeconds(video.segments), video.segments.length);
@@ -117,7 +108,7 @@ describe('clear live stream', () => {
     for (const id of [VIDEO, AUDIO]) {
       const numbers = period.numbers.get(id)!;
       expect(numbers.length).toBeGreaterThanOrEqual(3);
-      const file = await scratch.concat(`dash-${id}.mp4`, [`${base()}/${period.inits.get(id)!}`, ...numbers.map((n) => `${base()}/dash/${id}/${n}.m4s`)]);
+      const file = await res.scratch.concat(`dash-${id}.mp4`, [`${base()}/${period.inits.get(id)!}`, ...numbers.map((n) => `${base()}/dash/${id}/${n}.m4s`)]);
       expect(await decodeErrors(file)).toBe('');
       if (id === VIDEO) expectSourceFrames(await videoHashes(file), await sourceHashes(source));
     }
@@ -125,24 +116,13 @@ describe('clear live stream', () => {
 });
 
 describe('a live playlist over time', () => {
-  let server: TestServer;
-  let pacers: TsPacer[] = [];
-  afterAll(async () => {
-    for (const p of pacers) await p.stop();
-    await server?.stop();
-  });
-
   it('advances while the source runs, stalls when it stops, and resumes after a discontinuity', async () => {
-    const source = await readFile(await makeLiveTs({ seconds: 76 }));
+    const source = await makeLiveTs({ seconds: 76 });
     const port = await freeUdpPort();
-    server = await startTestServer(streamBlock({ name: 'adv', port }));
+    const server = await res.server(streamBlock({ name: 'adv', port }));
     const playlistUrl = `${server.url}/adv/ts/${VIDEO}.m3u8`;
-    const send = (): TsPacer => {
-      const p = new TsPacer(source, { port, speed: 4 }).start();
-      pacers.push(p);
-      return p;
-    };
-    const first = send();
+    const send = (): Promise<TsPacer> => res.pace(source, { port, speed: 4 });
+    const first = await send();
     await waitForSegments(server.url, 'adv', 3);
     const early = await mediaPlaylist(playlistUrl);
     checkMediaPlaylist(early);
@@ -171,7 +151,7 @@ describe('a live playlist over time', () => {
     expect(later.segments.map((s) => s.number)).toEqual(atStall.segments.map((s) => s.number));
 
     // The source restarts from its beginning: timestamps go back.
-    send();
+    await send();
     const resumed = await waitFor('a discontinuity and two segments after it', async () => {
       const pl = await mediaPlaylist(playlistUrl);
       const at = pl.segments.findIndex((s) => s.discontinuity);
@@ -191,32 +171,26 @@ describe('a live playlist over time', () => {
     expect(new Set(mpd.periods.map((p) => p.id)).size).toBe(mpd.periods.length);
     expect(mpd.periods.at(-1)!.numbers.get(VIDEO)![0]).toBe(resumed.segments[at]!.number);
     // What follows the discontinuity is the source again from its start.
-    const file = await scratch.concat('resumed.ts', resumed.segments.slice(at).map((s) => s.url));
+    const file = await res.scratch.concat('resumed.ts', resumed.segments.slice(at).map((s) => s.url));
     expect(await decodeErrors(file)).toBe('');
-    expectSourceFrames(await videoHashes(file), await sourceHashes(await makeLiveTs({ seconds: 76 })));
+    expectSourceFrames(await videoHashes(file), await sourceHashes(source));
   }, 90_000);
 });
 
 describe('protected live stream (drm local, clearkey, a new key every 2 segments)', () => {
+  const shared = testResources('all');
   let server: TestServer;
-  let fan: UdpFanOut;
-  let pacer: TsPacer;
   let source: string;
 
   beforeAll(async () => {
     source = await makeLiveTs({ seconds: 30 });
     const ports = [await freeUdpPort(), await freeUdpPort()];
-    server = await startTestServer(streamBlock({ name: 'clear', port: ports[0]! }) + streamBlock({ name: 'drm', port: ports[1]!, extra: drmDirectives() }));
+    server = await shared.server(streamBlock({ name: 'clear', port: ports[0]! }) + streamBlock({ name: 'drm', port: ports[1]!, extra: drmDirectives() }));
     // Both streams ingest the same datagrams.
-    fan = await new UdpFanOut(ports).start();
-    pacer = new TsPacer(await readFile(source), { port: fan.port, speed: 2 }).start();
+    const fan = shared.track(await new UdpFanOut(ports).start());
+    await shared.pace(source, { port: fan.port, speed: 2 });
     await waitForSegments(server.url, 'drm', 5);
     await waitForSegments(server.url, 'clear', 5);
-  });
-  afterAll(async () => {
-    await pacer?.stop();
-    await fan?.stop();
-    await server?.stop();
   });
 
   const keyPeriod = (n: number): number => Math.floor((n - 1) / 2);
@@ -243,7 +217,7 @@ describe('protected live stream (drm local, clearkey, a new key every 2 segments
     checkMediaPlaylist(piece, true);
     expect(new Set(piece.segments.map((s) => s.keyUrl)).size).toBeGreaterThanOrEqual(2);
     const protectedFrames = await videoHashes(url);
-    const clear = await scratch.concat('drm-clear-v.ts', piece.segments.map((s) => `${server.url}/clear/ts/${VIDEO}/${s.number}.ts`));
+    const clear = await res.scratch.concat('drm-clear-v.ts', piece.segments.map((s) => `${server.url}/clear/ts/${VIDEO}/${s.number}.ts`));
     const clearFrames = await videoHashes(clear);
     expect(protectedFrames).toEqual(clearFrames);
     expectSourceFrames(protectedFrames, await sourceHashes(source));
@@ -268,8 +242,8 @@ describe('protected live stream (drm local, clearkey, a new key every 2 segments
     const key = await clearKeyLicence(server.url, kid);
     expect((await getBytes(`${server.url}/keys/${kid}`)).toString('hex')).toBe(key);
     const numbers = p.numbers.get(VIDEO)!;
-    const enc = await scratch.concat('drm-dash.mp4', [`${server.url}/drm/${p.inits.get(VIDEO)!}`, ...numbers.map((n) => `${server.url}/drm/dash/${VIDEO}/${n}.m4s`)]);
-    const clear = await scratch.concat('drm-dash-clear.ts', numbers.map((n) => `${server.url}/clear/ts/${VIDEO}/${n}.ts`));
+    const enc = await res.scratch.concat('drm-dash.mp4', [`${server.url}/drm/${p.inits.get(VIDEO)!}`, ...numbers.map((n) => `${server.url}/drm/dash/${VIDEO}/${n}.m4s`)]);
+    const clear = await res.scratch.concat('drm-dash-clear.ts', numbers.map((n) => `${server.url}/clear/ts/${VIDEO}/${n}.ts`));
     const clearFrames = await videoHashes(clear);
     expect(clearFrames.length).toBeGreaterThanOrEqual(25);
     expect(await decryptedVideoHashes(await readFile(enc), key)).toEqual(clearFrames);
@@ -286,8 +260,8 @@ describe('protected live stream (drm local, clearkey, a new key every 2 segments
     expect(new Set(chosen.map((s) => s.mapUrl)).size).toBe(1);
     expect(new Set(chosen.map((s) => s.keyUrl)).size).toBe(1);
     const key = (await getBytes(chosen[0]!.keyUrl!)).toString('hex');
-    const enc = await scratch.concat('drm-hls.mp4', [chosen[0]!.mapUrl!, ...chosen.map((s) => s.url)]);
-    const clear = await scratch.concat('drm-hls-clear.ts', chosen.map((s) => `${server.url}/clear/ts/${VIDEO}/${s.number}.ts`));
+    const enc = await res.scratch.concat('drm-hls.mp4', [chosen[0]!.mapUrl!, ...chosen.map((s) => s.url)]);
+    const clear = await res.scratch.concat('drm-hls-clear.ts', chosen.map((s) => `${server.url}/clear/ts/${VIDEO}/${s.number}.ts`));
     const clearFrames = await videoHashes(clear);
     expect(clearFrames.length).toBeGreaterThanOrEqual(50);
     expect(await decryptedVideoHashes(await readFile(enc), key)).toEqual(clearFrames);
@@ -324,28 +298,22 @@ describe('a continuous live stream longer than the memory window (2 minutes)', (
    * period longer than memory) and with a DVR after its depth.
    */
   it.fails('keeps the id and start of its DASH Period across MPD updates', async () => {
-    const source = await readFile(await makeLiveTs({ seconds: 150 }));
     const port = await freeUdpPort();
-    const server = await startTestServer(streamBlock({ name: 'long', port }));
-    const pacer = new TsPacer(source, { port, speed: 12 }).start();
-    try {
-      const periods = new Set<string>();
-      const counts = new Set<number>();
-      // Until a few segments have left memory (the segmenter made more than the window holds).
-      await waitFor('segments leaving memory', async () => {
-        const st = await streamStatus(server.url, 'long');
-        if (st.window.segments === 0) return false;
-        const mpd = parseMpd(await getText(`${server.url}/long/index.mpd`));
-        counts.add(mpd.periods.length);
-        periods.add(`${mpd.periods[0]!.id}@${mpd.periods[0]!.start}`);
-        return st.segmenter['segments']! - st.window.segments >= 3;
-      }, 50_000, 300);
-      expect([...counts]).toEqual([1]);
-      expect([...periods]).toHaveLength(1);
-    } finally {
-      await pacer.stop();
-      await server.stop();
-    }
+    const server = await res.server(streamBlock({ name: 'long', port }));
+    await res.pace(await makeLiveTs({ seconds: 150 }), { port, speed: 12 });
+    const periods = new Set<string>();
+    const counts = new Set<number>();
+    // Until a few segments have left memory (the segmenter made more than the window holds).
+    await waitFor('segments leaving memory', async () => {
+      const st = await streamStatus(server.url, 'long');
+      if (st.window.segments === 0) return false;
+      const mpd = parseMpd(await getText(`${server.url}/long/index.mpd`));
+      counts.add(mpd.periods.length);
+      periods.add(`${mpd.periods[0]!.id}@${mpd.periods[0]!.start}`);
+      return st.segmenter['segments']! - st.window.segments >= 3;
+    }, 50_000, 300);
+    expect([...counts]).toEqual([1]);
+    expect([...periods]).toHaveLength(1);
   }, 60_000);
 });
 
