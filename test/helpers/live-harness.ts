@@ -10,11 +10,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { Parser, type Manifest, type Segment } from 'm3u8-parser';
+import type { Manifest, Segment } from 'm3u8-parser';
 import { frameHashes, tool } from './ffmpeg.js';
 import { TsPacer, type TsPacerOptions } from './live-source.js';
 import { startTestServer, type TestServer } from './server.js';
-import { findAll, parseXml, type XmlElement } from '../unit/manifest/helpers.js';
+import { findAll, parseM3u8, parseXml, type XmlElement } from '../unit/manifest/helpers.js';
 
 export const VIDEO = 'v256';
 export const AUDIO = 'a257';
@@ -161,25 +161,18 @@ export function waitForSegments(base: string, name: string, count: number, timeo
   }, timeoutMs);
 }
 
-/** Waits until the newest segment number is at least `number`. */
-export function waitForNumber(base: string, name: string, number: number, timeoutMs = 45_000): Promise<StreamStatus> {
-  return waitFor(`segment ${number} of ${name}`, async () => {
+/** Waits until the stream's segmenter has made at least `count` segments (listed or since trimmed). */
+export function waitForMade(base: string, name: string, count: number, timeoutMs = 45_000): Promise<StreamStatus> {
+  return waitFor(`${count} segments made by ${name}`, async () => {
     const s = await streamStatus(base, name);
-    return (s.window.last ?? 0) >= number && s;
-  }, timeoutMs);
+    return s.segmenter['segments']! >= count && s;
+  }, timeoutMs, 250);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Playlists
 
-export function parseM3u8(text: string): { manifest: Manifest; warnings: string[] } {
-  const parser = new Parser();
-  const warnings: string[] = [];
-  parser.on('warn', (w: { message: string }) => warnings.push(w.message));
-  parser.push(text);
-  parser.end();
-  return { manifest: parser.manifest, warnings };
-}
+export { parseM3u8 };
 
 export interface ListedSegment {
   /** Absolute URL. */

@@ -6,6 +6,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeLiveTs } from '../helpers/live-source.js';
+import type { TestServer } from '../helpers/server.js';
 import {
   AUDIO,
   VIDEO,
@@ -27,6 +28,7 @@ import {
   streamStatus,
   videoHashes,
   waitFor,
+  waitForMade,
   waitForSegments,
   UdpFanOut,
   testResources,
@@ -48,13 +50,18 @@ async function archiveFiles(dir: string): Promise<{ numbers: number[]; others: s
   return { numbers, others: names.filter((n) => !/^\d+\.seg$/.test(n)) };
 }
 
+/** An in-process server recording stream `name` (`dvr TMP DEPTH`), fed `seconds` of source at `speed`. */
+async function recording(name: string, depth: string, seconds: number, speed: number): Promise<{ server: TestServer; dvr: string }> {
+  const port = await freeUdpPort();
+  const dvr = await tempDir();
+  const server = await res.server(streamBlock({ name, port, extra: [`dvr ${dvr} ${depth}`] }));
+  await res.pace(await makeLiveTs({ seconds }), { port, speed });
+  return { server, dvr };
+}
+
 describe('DVR', () => {
   it('writes each listed segment as a file of the archive', async () => {
-    const source = await makeLiveTs({ seconds: 20 });
-    const port = await freeUdpPort();
-    const dvr = await tempDir();
-    const server = await res.server(streamBlock({ name: 'rec', port, extra: [`dvr ${dvr} 1h`] }));
-    await res.pace(source, { port, speed: 2 });
+    const { server, dvr } = await recording('rec', '1h', 20, 2);
     const st = await waitForSegments(server.url, 'rec', 4);
     expect(st.dvr).toMatchObject({ path: dvr, depthSeconds: 3600, writeErrors: 0 });
     const pl = await mediaPlaylist(`${server.url}/rec/ts/${VIDEO}.m3u8`);
@@ -91,10 +98,7 @@ describe('DVR', () => {
       const old = before.segments.map((s) => s.number);
       // The archive is listed at once; new segments follow, numbered above the archive's.
       const { numbers, others } = await archiveFiles(archive);
-      const st = await waitFor('a segment made by the restarted server', async () => {
-        const s = await streamStatus(second!.url, 'arch');
-        return s.segmenter['segments']! >= 1 && s;
-      });
+      const st = await waitForMade(second.url, 'arch', 1);
       expect(st.window.first).toBeLessThanOrEqual(old[0]!);
       expect(st.window.last).toBeGreaterThan(numbers.at(-1)!);
       expect(others).toEqual([]);
@@ -131,17 +135,10 @@ describe('DVR', () => {
   }, 90_000);
 
   it('deletes segments older than the depth (dvr PATH 10s) as new ones arrive', async () => {
-    const source = await makeLiveTs({ seconds: 40 });
-    const port = await freeUdpPort();
-    const dvr = await tempDir();
-    const server = await res.server(streamBlock({ name: 'short', port, extra: [`dvr ${dvr} 10s`] }));
-    await res.pace(source, { port, speed: 4 });
+    const { server, dvr } = await recording('short', '10s', 40, 4);
     const early = await waitForSegments(server.url, 'short', 1);
     const oldest = early.window.first!;
-    const st = await waitFor('12 segments made', async () => {
-      const s = await streamStatus(server.url, 'short');
-      return s.segmenter['segments']! >= 12 && s;
-    });
+    const st = await waitForMade(server.url, 'short', 12);
     // 10 s of 2-s segments: 5 or 6 are kept (a segment is kept while any of it is within the depth).
     const { numbers } = await waitFor('the archive to settle', async () => {
       const files = await archiveFiles(join(dvr, 'short'));
