@@ -568,7 +568,7 @@ export function formatIngestReport(r: IngestBenchResult): string {
       pad(`${fix(x.latency.fromRelease.p50, 0)}/${fix(x.latency.fromRelease.p95, 0)}`, 12),
       pad(`${fix(x.sender.cpuShare * 100, 0)}%`, 7),
       pad(int(x.sender.late.over20ms), 10),
-      pad(`${fix(x.otherCpuShare === null ? null : x.otherCpuShare * 100, 0)}%`, 7),
+      pad(`${fix(x.otherCpuShare === null ? null : Math.max(0, x.otherCpuShare) * 100, 0)}%`, 7),
     ];
     const notes: string[] = [];
     if (x.error) notes.push(x.error);
