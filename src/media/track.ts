@@ -31,6 +31,11 @@ export interface SampleTable {
   readonly sync: Uint8Array;
 }
 
+/** A table with no samples: the codec configuration of a track without its media (live templates). */
+export function emptySampleTable(): SampleTable {
+  return { count: 0, dts: new Float64Array(0), cto: new Int32Array(0), duration: new Uint32Array(0), size: new Uint32Array(0), offset: new Float64Array(0), sync: new Uint8Array(0) };
+}
+
 export interface Track {
   /** track_ID in the source. */
   readonly id: number;

@@ -23,7 +23,7 @@
  *   hundred ms), or once the primary track is AUDIO_GRACE_SECONDS past it (audio missing).
  */
 import { createHash } from 'node:crypto';
-import type { SampleEntryType, SampleTable, Track } from '../../media/track.js';
+import { emptySampleTable, type SampleEntryType, type SampleTable, type Track } from '../../media/track.js';
 import { aacChannelCount } from '../../media/codec/aac.js';
 import { parseAvcSps } from '../../media/codec/avc-parameter-sets.js';
 import { avc1SampleEntry, mp4aSampleEntry } from '../../media/codec/sample-entry.js';
@@ -426,9 +426,6 @@ function buildTrack(template: Track, units: readonly Unit[], dtsEnd: number, sta
   };
 }
 
-function emptyTable(): SampleTable {
-  return { count: 0, dts: new Float64Array(0), cto: new Int32Array(0), duration: new Uint32Array(0), size: new Uint32Array(0), offset: new Float64Array(0), sync: new Uint8Array(0) };
-}
 
 function videoTemplate(e: Extract<ConfigEvent, { codec: 'avc' }>): Track | undefined {
   const spsNal = e.config.sps[0];
@@ -457,7 +454,7 @@ function videoTemplate(e: Extract<ConfigEvent, { codec: 'avc' }>): Track | undef
     sampleRate: 0,
     channels: 0,
     presentationOffset: 0,
-    samples: emptyTable(),
+    samples: emptySampleTable(),
   };
 }
 
@@ -479,7 +476,7 @@ function audioTemplate(e: Extract<ConfigEvent, { codec: 'aac' }>): Track {
     sampleRate: e.config.sampleRate,
     channels,
     presentationOffset: 0,
-    samples: emptyTable(),
+    samples: emptySampleTable(),
   };
 }
 

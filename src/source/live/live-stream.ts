@@ -10,9 +10,8 @@ import { DvrArchive } from './dvr.js';
 import { UdpInput } from './udp-input.js';
 import { parseUdpUrl, type UdpInputSpec } from './udp-url.js';
 import { LIVE_TIMESCALE, type LiveSegment, type LiveSegmentInfo } from './types.js';
-import type { SampleTable, Track } from '../../media/track.js';
+import { emptySampleTable, type Track } from '../../media/track.js';
 
-const EMPTY_TABLE: SampleTable = { count: 0, dts: new Float64Array(0), cto: new Int32Array(0), duration: new Uint32Array(0), size: new Uint32Array(0), offset: new Float64Array(0), sync: new Uint8Array(0) };
 
 /** Without DVR, segments kept in memory cover at least this long (and at least 5 segments). */
 export const MEMORY_WINDOW_SECONDS = 120;
@@ -194,7 +193,7 @@ export class LiveStream {
 
   private remember(seg: LiveSegment): void {
     if (this.templates.has(seg.configId)) return;
-    this.templates.set(seg.configId, seg.data.map((d) => ({ ...d.track, samples: EMPTY_TABLE })));
+    this.templates.set(seg.configId, seg.data.map((d) => ({ ...d.track, samples: emptySampleTable() })));
     // Bounded: configs change rarely; keep the newest few.
     if (this.templates.size > 16) this.templates.delete(this.templates.keys().next().value!);
   }
