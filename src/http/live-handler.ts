@@ -18,7 +18,7 @@ import { encryptAes128Segment, hlsSegmentIv } from '../protect/hls-aes128.js';
 import { appendQuery, type HlsVariant } from '../manifest/paths.js';
 import { liveRenditionBandwidth, liveRenditionId, parseLivePath, type LivePath, type LiveRendition, type Timeshift } from '../manifest/live-paths.js';
 import { buildLiveMasterPlaylist, buildLiveMediaPlaylist } from '../manifest/hls/live.js';
-import { buildLiveMpd, findLivePeriodAnchor } from '../manifest/dash/live-mpd.js';
+import { buildLiveMpd, canAnchorLivePeriod, findLivePeriodAnchor } from '../manifest/dash/live-mpd.js';
 import { fmp4Fragment, initSegment, memorySamples, tsChunk } from './build-segment.js';
 import { authorizePlaylist, isOpen, TOKEN_PARAM, type AccessDeps } from './access.js';
 import type { LocationProtection } from './protection.js';
@@ -131,6 +131,8 @@ export async function serveLive(ctx: Context, cfg: StreamConfig, rest: string, d
           : {}),
       };
       const all = stream.segments();
+      const first = window[0]!;
+      const head = stream.periodHead(first.number);
       const body = finished
         ? buildLiveMpd({ ...common, type: 'static' })
         : buildLiveMpd({
@@ -141,8 +143,10 @@ export async function serveLive(ctx: Context, cfg: StreamConfig, rest: string, d
             minimumUpdatePeriod: stream.segmentDuration,
             suggestedPresentationDelay: Math.min(3 * stream.segmentDuration, Math.max(stream.segmentDuration, windowSeconds(window) / 2)),
             utcTimingUrl: `${origin}/time`,
-            // The Period of the oldest listed segment keeps its id and start while the window slides.
-            periodAnchor: findLivePeriodAnchor(all, all.indexOf(window[0]!), periodOf),
+            // The Period of the oldest listed segment keeps its id and start while the window slides, also
+            // once its first segment has left memory or the archive. The search in what is held covers
+            // a reload that changed the rotation rule since the stream remembered its heads.
+            periodAnchor: head && canAnchorLivePeriod(head, first, periodOf) ? head : findLivePeriodAnchor(all, all.indexOf(first), periodOf),
           });
       return text(ctx, body, CONTENT_TYPES.mpd, cacheControl);
     }

@@ -288,23 +288,24 @@ describe('protected live stream (drm local, clearkey, a new key every 2 segments
   });
 });
 
-describe('a continuous live stream longer than the memory window (2 minutes)', () => {
+describe('a continuous live stream longer than what is held of it', () => {
   /**
-   * KNOWN BUG (it.fails until fixed): a dynamic MPD's Period must keep its id and start across updates
-   * (live-mpd.ts periodAnchor). The handler finds the anchor with findLivePeriodAnchor over
-   * stream.segments(), which stops at the oldest segment held; once memory starts trimming (after
-   * MEMORY_WINDOW_SECONDS of media), that is a different segment at every update, so the single Period
-   * of a continuous stream becomes p4, p5, p6… with a new start each time. Same with rotate=10m (a key
-   * period longer than memory) and with a DVR after its depth.
+   * A dynamic MPD's Period must keep its id and start across updates (players match Periods by id and
+   * place the timeline by Period@start), also once its first segment has left memory (120 s), the DVR
+   * archive (its depth) or, under key rotation, a key period longer than both.
    */
-  it.fails('keeps the id and start of its DASH Period across MPD updates', async () => {
+  it.each([
+    ['memory only', () => []],
+    ['a DVR archive 30 s deep', () => [`dvr ${res.scratch.dir} 30`]],
+    ['protected, a 200 s key period (rotate_segments=100)', () => drmDirectives('systems=clearkey rotate_segments=100')],
+  ])('keeps the id and start of its DASH Period across MPD updates: %s', async (_what, extra) => {
     const port = await freeUdpPort();
-    const server = await res.server(streamBlock({ name: 'long', port }));
+    const server = await res.server(streamBlock({ name: 'long', port, extra: extra() }));
     await res.pace(await makeLiveTs({ seconds: 150 }), { port, speed: 12 });
     const periods = new Set<string>();
     const counts = new Set<number>();
-    // Until a few segments have left memory (the segmenter made more than the window holds).
-    await waitFor('segments leaving memory', async () => {
+    // Until a few segments have left the window (the segmenter made more than is listed).
+    await waitFor('segments leaving the window', async () => {
       const st = await streamStatus(server.url, 'long');
       if (st.window.segments === 0) return false;
       const mpd = parseMpd(await getText(`${server.url}/long/index.mpd`));

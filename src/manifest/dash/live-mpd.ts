@@ -63,7 +63,7 @@ export interface DynamicLiveMpdOptions extends LiveMpdCommon {
   readonly utcTimingUrl: string;
   /**
    * The first segment of the Period that segments[0] belongs to, when that segment has already left the
-   * window (findLivePeriodAnchor finds it). The Period keeps its id, start and presentationTimeOffset
+   * window (the stream remembers it: source/live/periods.ts). The Period keeps its id, start and presentationTimeOffset
    * while the window slides through it; players match Periods across updates by id, and a moving
    * Period@start would shift the whole timeline. Without it, segments[0] is the anchor.
    */
@@ -178,16 +178,24 @@ function splitPeriods(segments: readonly LiveSegmentInfo[], periodOf: (seg: Live
   return periods;
 }
 
-/** The anchor must be a segment of the same run, at or before the window's first one. */
+/**
+ * Whether `anchor` can be the first segment of the Period whose oldest listed segment is `head`: a
+ * segment of the same run and key period, at or before it. (What lies between them is no longer listed
+ * and cannot be checked.)
+ */
+export function canAnchorLivePeriod(anchor: LiveSegmentInfo, head: LiveSegmentInfo, periodOf: (seg: LiveSegmentInfo) => string): boolean {
+  return (
+    anchor.number <= head.number &&
+    anchor.start <= head.start &&
+    periodOf(anchor) === periodOf(head) &&
+    (anchor.number === head.number || !head.discontinuity) &&
+    sameTrackIds(anchor, head)
+  );
+}
+
 function checkAnchor(anchor: LiveSegmentInfo, first: PeriodPlan, periodOf: (seg: LiveSegmentInfo) => string): LiveSegmentInfo {
   const head = first.segments[0]!;
-  if (
-    anchor.number > head.number ||
-    anchor.start > head.start ||
-    periodOf(anchor) !== periodOf(head) ||
-    (anchor.number !== head.number && head.discontinuity) ||
-    !sameTrackIds(anchor, head)
-  ) {
+  if (!canAnchorLivePeriod(anchor, head, periodOf)) {
     throw new PackagerError(
       ErrorCode.MUX_FAILURE,
       `manifest: segment ${anchor.number} cannot anchor the period of segment ${head.number}`,

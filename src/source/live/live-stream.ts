@@ -10,6 +10,7 @@ import { DvrArchive } from './dvr.js';
 import { UdpInput } from './udp-input.js';
 import { parseUdpUrl, type UdpInputSpec } from './udp-url.js';
 import { LIVE_TIMESCALE, type LiveSegment, type LiveSegmentInfo } from './types.js';
+import { type KeyPeriodOf, PeriodHeads } from './periods.js';
 import { emptySampleTable, type Track } from '../../media/track.js';
 
 
@@ -33,6 +34,8 @@ export interface LiveStreamOptions {
   readonly dvr?: { readonly path: string; readonly depthSeconds: number };
   readonly log?: LiveStreamLog;
   readonly now?: () => number;
+  /** Key rotation's period of a segment: DASH Periods split there too (periods.ts). */
+  readonly keyPeriodOf?: KeyPeriodOf;
 }
 
 export interface LiveStreamStatus {
@@ -84,12 +87,14 @@ export class LiveStream {
   private readonly listeners = new Set<(s: LiveSegmentInfo) => void>();
   /** Track configurations (samples empty) per configId: what inits and manifests describe. */
   private readonly templates = new Map<string, readonly Track[]>();
+  private readonly heads: PeriodHeads;
 
   private constructor(private readonly opts: LiveStreamOptions) {
     this.name = opts.name;
     this.segmentDuration = opts.segmentDuration;
     this.log = opts.log ?? (() => undefined);
     this.now = opts.now ?? Date.now;
+    this.heads = new PeriodHeads(opts.keyPeriodOf);
     const url = opts.inputs[0];
     if (url === undefined) throw new Error(`stream ${opts.name}: no input`);
     this.spec = parseUdpUrl(url);
@@ -112,6 +117,7 @@ export class LiveStream {
         log: (level, msg, fields) => this.log(level, msg, { stream: this.name, ...fields }),
       });
       this.infos = [...this.archive.list()];
+      this.heads.reset(this.opts.keyPeriodOf, this.infos);
       if (this.infos.length > 0) this.log('info', 'DVR archive opened', { stream: this.name, segments: this.infos.length, last: this.infos.at(-1)!.number });
     }
     const lastNumber = this.infos.at(-1)?.number;
@@ -163,6 +169,19 @@ export class LiveStream {
       if (s.discontinuity) n++;
     }
     return n;
+  }
+
+  /**
+   * The first segment of the DASH Period that listed segment `number` belongs to, even after that
+   * first segment has left the window (periods.ts); undefined if `number` was never listed.
+   */
+  periodHead(number: number): LiveSegmentInfo | undefined {
+    return this.heads.headOf(number);
+  }
+
+  /** A config reload changed the key rotation: Periods split by the new rule from now on. */
+  setKeyPeriods(keyPeriodOf: KeyPeriodOf): void {
+    this.heads.reset(keyPeriodOf, this.infos);
   }
 
   /** A segment's bytes, from memory or the archive; undefined when it is not (or no longer) in the window. */
@@ -282,6 +301,7 @@ export class LiveStream {
 
   private publish(info: LiveSegmentInfo): void {
     this.infos.push(info);
+    this.heads.add(info);
     this.trim();
     for (const fn of this.listeners) fn(info);
   }
@@ -309,5 +329,6 @@ export class LiveStream {
       this.infos = this.infos.filter((s) => keep.has(s.number));
     }
     this.leftDiscontinuities += before - flagged(this.infos);
+    this.heads.forgetBefore(this.infos[0]?.number);
   }
 }
