@@ -70,6 +70,26 @@ describe('DVR', () => {
     expect(others.filter((n) => n.endsWith('.tmp'))).toEqual([]);
   }, 60_000);
 
+  it('holds only the live edge in memory and serves older segments from the archive, byte for byte the same', async () => {
+    const { server } = await recording('edge', '1h', 90, 10);
+    // The oldest segments, fetched while they are still in memory.
+    const first = await waitForSegments(server.url, 'edge', 3);
+    const early = first.window.first!;
+    const urls = [`${server.url}/edge/dash/${VIDEO}/${early}.m4s`, `${server.url}/edge/ts/${VIDEO}/${early}.ts`];
+    const fromMemory = await Promise.all(urls.map(getBytes));
+    const st = await waitFor('the window to outgrow memory', async () => {
+      const s = await streamStatus(server.url, 'edge');
+      return s.window.seconds > 60 && s;
+    }, 50_000, 300);
+    expect(st.window.first).toBe(early);
+    // MEMORY_WITH_DVR_SECONDS (30) of 2 s segments, one more while the oldest is measured out.
+    expect(st.window.inMemory).toBeGreaterThanOrEqual(5);
+    expect(st.window.inMemory).toBeLessThanOrEqual(17);
+    expect(st.window.segments).toBeGreaterThan(st.window.inMemory);
+    const fromArchive = await Promise.all(urls.map(getBytes));
+    fromArchive.forEach((b, i) => expect(Buffer.compare(b, fromMemory[i]!), urls[i]).toBe(0));
+  }, 90_000);
+
   it('keeps the archive of a server killed with SIGKILL and serves it as timeshift after a restart', async () => {
     const source = await makeLiveTs({ seconds: 60 });
     const port = await freeUdpPort();

@@ -16,6 +16,15 @@ import { emptySampleTable, type Track } from '../../media/track.js';
 
 /** Without DVR, segments kept in memory cover at least this long (and at least 5 segments). */
 export const MEMORY_WINDOW_SECONDS = 120;
+/**
+ * With DVR, the archive holds the window; memory keeps the live edge, where nearly every request is
+ * (players stay 3 segment durations behind), so that it is served without a read. 120 s of a 5 Mbit/s
+ * channel is 75 MB and, held that long, the buffers outlive V8's young generation and make the
+ * collector's full runs grow with the channel count.
+ */
+export const MEMORY_WITH_DVR_SECONDS = 30;
+/** Archive reads kept (decoded), for the players just behind the memory window that ask for the same segments. */
+const RECENT_ARCHIVE_READS = 4;
 /** No datagram for this long (or 2 segment durations, if longer): the input is stalled. */
 const STALL_SECONDS = 5;
 const STALL_CHECK_MS = 500;
@@ -57,6 +66,8 @@ export interface LiveStreamStatus {
     readonly first?: number;
     readonly last?: number;
     readonly seconds: number;
+    /** Segments held in memory (the rest of the window is read from the archive). */
+    readonly inMemory: number;
     readonly lastSegmentAt?: number;
   };
   readonly dvr?: { readonly path: string; readonly depthSeconds: number; readonly writeErrors: number };
@@ -88,6 +99,8 @@ export class LiveStream {
   /** Track configurations (samples empty) per configId: what inits and manifests describe. */
   private readonly templates = new Map<string, readonly Track[]>();
   private readonly heads: PeriodHeads;
+  /** The last few archive reads (or reads in flight), newest last. */
+  private recentReads: Array<{ number: number; segment: Promise<LiveSegment | undefined> }> = [];
 
   private constructor(private readonly opts: LiveStreamOptions) {
     this.name = opts.name;
@@ -192,7 +205,23 @@ export class LiveStream {
       if (m.number < number) break;
     }
     if (!this.archive) return undefined;
-    return this.archive.read(number);
+    const recent = this.recentReads.find((r) => r.number === number);
+    if (recent) return recent.segment;
+    const segment = this.archive.read(number);
+    this.recentReads.push({ number, segment });
+    if (this.recentReads.length > RECENT_ARCHIVE_READS) this.recentReads.shift();
+    // A failed read is not remembered: the next request tries again.
+    segment.then(
+      (s) => {
+        if (!s) this.forgetRead(number);
+      },
+      () => this.forgetRead(number),
+    );
+    return segment;
+  }
+
+  private forgetRead(number: number): void {
+    this.recentReads = this.recentReads.filter((r) => r.number !== number);
   }
 
   /**
@@ -240,6 +269,7 @@ export class LiveStream {
         ...(first ? { first: first.number } : {}),
         ...(last ? { last: last.number } : {}),
         seconds: this.infos.reduce((sum, s) => sum + s.duration, 0) / LIVE_TIMESCALE,
+        inMemory: this.memory.length,
         ...(this.lastSegmentAt !== undefined ? { lastSegmentAt: this.lastSegmentAt } : {}),
       },
       ...(this.opts.dvr ? { dvr: { path: this.opts.dvr.path, depthSeconds: this.opts.dvr.depthSeconds, writeErrors: this.writeErrors } } : {}),
@@ -309,7 +339,7 @@ export class LiveStream {
   /** Keeps the memory window bounded and, with an archive, the listing equal to the archive's. */
   private trim(): void {
     if (this.infos.length === 0) return;
-    const depth = (this.archive ? Math.min(MEMORY_WINDOW_SECONDS, this.opts.dvr!.depthSeconds) : MEMORY_WINDOW_SECONDS) * LIVE_TIMESCALE;
+    const depth = (this.archive ? Math.min(MEMORY_WITH_DVR_SECONDS, this.opts.dvr!.depthSeconds) : MEMORY_WINDOW_SECONDS) * LIVE_TIMESCALE;
     // Measured by durations, not by timestamps: they go back when the source restarts, and old segments
     // would then never leave memory.
     let after = this.memory.reduce((sum, m) => sum + m.duration, 0) - (this.memory[0]?.duration ?? 0);
@@ -324,6 +354,7 @@ export class LiveStream {
       const onDisk = new Set(this.archive.list().map((l) => l.number));
       const inMemory = new Set(this.memory.map((m) => m.number));
       this.infos = this.infos.filter((s) => onDisk.has(s.number) || inMemory.has(s.number));
+      if (this.recentReads.length > 0) this.recentReads = this.recentReads.filter((r) => onDisk.has(r.number));
     } else {
       const keep = new Set(this.memory.map((m) => m.number));
       this.infos = this.infos.filter((s) => keep.has(s.number));
