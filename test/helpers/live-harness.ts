@@ -145,7 +145,7 @@ export interface StreamStatus {
   input: { state: string; datagrams: number; bytes: number; garbageDatagrams: number; bitrate: number };
   demux: Record<string, number>;
   segmenter: Record<string, number>;
-  window: { segments: number; first?: number; last?: number; seconds: number; newest: Array<{ number: number; discontinuity: boolean }> };
+  window: { segments: number; first?: number; last?: number; seconds: number; inMemory: number; newest: Array<{ number: number; discontinuity: boolean }> };
   dvr: { path: string; depthSeconds: number; writeErrors: number } | null;
 }
 

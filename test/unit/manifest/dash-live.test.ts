@@ -10,48 +10,10 @@ import {
 } from '../../../src/manifest/dash/live-mpd.js';
 import type { LiveRendition } from '../../../src/manifest/live-paths.js';
 import type { LiveSegmentInfo } from '../../../src/source/live/types.js';
+import { AUDIO, AUDIO_DELAY, liveWindow, T0, VIDEO, type LiveSegSpec } from './live-window.js';
 import { child, expandTimeline, findAll, makeTrack, parseXml, wellFormedByPython, type XmlElement } from './helpers.js';
 
-const VIDEO = 256;
-const AUDIO = 257;
-const T0 = 1_764_000_000_000;
-const AUDIO_DELAY = 900;
-
-interface SegSpec {
-  number?: number;
-  duration?: number;
-  /** Audio duration when it differs from the segment's. */
-  audioDuration?: number;
-  discontinuity?: boolean;
-  period?: string;
-  audio?: boolean;
-  wallClock?: number;
-  /** Media time jumps here. */
-  start?: number;
-}
-
-/** Contiguous segments with a video and (unless told) an audio track; period id (kept from the previous segment unless told) in configId. */
-function window(specs: SegSpec[]): LiveSegmentInfo[] {
-  let number = 999;
-  let start = 900_000;
-  let wall = T0;
-  let period = 'c1';
-  return specs.map((s) => {
-    number = s.number ?? number + 1;
-    period = s.period ?? period;
-    wall = s.wallClock ?? wall;
-    start = s.start ?? start;
-    const duration = s.duration ?? 180_000;
-    const tracks: LiveSegmentInfo['tracks'][number][] = [{ id: VIDEO, kind: 'video', start, duration, bytes: 250_000 }];
-    if (s.audio !== false) {
-      tracks.push({ id: AUDIO, kind: 'audio', start: start + AUDIO_DELAY, duration: s.audioDuration ?? duration, bytes: 32_000 });
-    }
-    const seg: LiveSegmentInfo = { number, start, duration, discontinuity: s.discontinuity ?? false, wallClock: wall, configId: period, tracks };
-    start += duration;
-    wall += (duration * 1000) / 90_000;
-    return seg;
-  });
-}
+const window = (specs: LiveSegSpec[]): LiveSegmentInfo[] => liveWindow(specs, 'c1');
 
 function renditions(): LiveRendition[] {
   return [

@@ -3,46 +3,10 @@ import { PackagerError } from '../../../src/media/errors.js';
 import { buildLiveMasterPlaylist, buildLiveMediaPlaylist, type LiveMediaPlaylistOptions } from '../../../src/manifest/hls/live.js';
 import type { LiveRendition } from '../../../src/manifest/live-paths.js';
 import type { LiveSegmentInfo } from '../../../src/source/live/types.js';
+import { AUDIO, liveWindow, T0, VIDEO, type LiveSegSpec } from './live-window.js';
 import { makeTrack, parseM3u8 } from './helpers.js';
 
-const VIDEO = 256;
-const AUDIO = 257;
-/** 2025-11-24T16:00:00.000Z */
-const T0 = 1_764_000_000_000;
-/** Audio starts 10 ms after the key frame. */
-const AUDIO_DELAY = 900;
-
-interface SegSpec {
-  /** Default: the previous number + 1 (first: 1000). */
-  number?: number;
-  /** 90 kHz; default 2 s. */
-  duration?: number;
-  discontinuity?: boolean;
-  period?: string;
-  audio?: boolean;
-  /** Wall clock jumps here (ms); default: follows the media clock. */
-  wallClock?: number;
-}
-
-/** Contiguous segments with a video and (unless told) an audio track; period id (kept from the previous segment unless told) in configId. */
-function window(specs: SegSpec[]): LiveSegmentInfo[] {
-  let number = 999;
-  let start = 900_000;
-  let wall = T0;
-  let period = 'p1';
-  return specs.map((s) => {
-    number = s.number ?? number + 1;
-    period = s.period ?? period;
-    wall = s.wallClock ?? wall;
-    const duration = s.duration ?? 180_000;
-    const tracks: LiveSegmentInfo['tracks'][number][] = [{ id: VIDEO, kind: 'video', start, duration, bytes: 250_000 }];
-    if (s.audio !== false) tracks.push({ id: AUDIO, kind: 'audio', start: start + AUDIO_DELAY, duration, bytes: 32_000 });
-    const seg: LiveSegmentInfo = { number, start, duration, discontinuity: s.discontinuity ?? false, wallClock: wall, configId: period, tracks };
-    start += duration;
-    wall += (duration * 1000) / 90_000;
-    return seg;
-  });
-}
+const window = (specs: LiveSegSpec[]): LiveSegmentInfo[] => liveWindow(specs, 'p1');
 
 function media(segments: LiveSegmentInfo[], opts: Partial<LiveMediaPlaylistOptions> = {}): string {
   return buildLiveMediaPlaylist({
