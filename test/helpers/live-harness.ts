@@ -4,7 +4,7 @@
  * file and checking what ffmpeg decodes of it against the source's frames, and a UDP fan-out so several
  * streams (or servers) ingest the very same datagrams.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -445,47 +445,3 @@ export class UdpFanOut {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The real CLI as a child process
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'packager.js');
-
-export interface ServeProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exit: Promise<number | null>;
-  output(): string;
-}
-
-/** `node bin/packager.js serve --config FILE --listen 127.0.0.1:0`, resolved once it prints its URL. */
-export function serveProcess(configPath: string, timeoutMs = 45_000): Promise<ServeProcess> {
-  const child = spawn('node', [BIN, 'serve', '--config', configPath, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`packager serve did not start: ${out}`));
-    }, timeoutMs);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, exit, output: () => out });
-      }
-    });
-    void exit.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`packager serve exited ${code}: ${out}`));
-    });
-  });
-}
-
-/** SIGKILL (if still running) and wait for the exit. */
-export async function killProcess(p: ServeProcess | undefined): Promise<void> {
-  if (!p) return;
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await p.exit;
-}

@@ -2,7 +2,6 @@
 // gets its answer, exit 0), --workers 2 (node:cluster) serving identical bytes from two processes, and a
 // worker that dies being replaced.
 import { describe, it, expect } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, get, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
@@ -10,9 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { FIXTURES } from '../helpers/server.js';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'packager.js');
+import { serveArgs } from '../helpers/serve-process.js';
 
 async function tempConfig(body: string): Promise<{ path: string; done: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'packager-life-'));
@@ -27,26 +24,6 @@ async function freePort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
-}
-
-/** Starts `packager serve ARGS`; resolves with the child and its URL once it prints it. */
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null>; output: () => string }> {
-  const child = spawn('node', [BIN, 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not listening: ${out}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, exit, output: () => out });
-      }
-    });
-    void exit.then((code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
 }
 
 /** GET on a fresh connection (no keep-alive), so cluster's round robin sees a new connection each time. */
@@ -88,7 +65,7 @@ describe('packager serve lifecycle', () => {
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
     const cfg = await tempConfig(`file vod {\n  path ${FIXTURES};\n  auth http://127.0.0.1:${(backend.address() as AddressInfo).port}/auth;\n}\n`);
-    const s = await serve(['--config', cfg.path, '--listen', '127.0.0.1:0']);
+    const s = await serveArgs(['--config', cfg.path, '--listen', '127.0.0.1:0']);
     try {
       const inflight = fresh(`${s.url}/vod/bframes.mp4/index.mpd`);
       await new Promise((r) => setTimeout(r, 300));
@@ -111,7 +88,7 @@ describe('packager serve lifecycle', () => {
   it('--workers 2 serves identical bytes from two worker processes and stops on SIGTERM', async () => {
     const cfg = await tempConfig(`file drm {\n  path ${FIXTURES};\n  drm local;\n}\n`);
     const port = await freePort();
-    const s = await serve(['--config', cfg.path, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
+    const s = await serveArgs(['--config', cfg.path, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
     try {
       expect(s.output()).toContain('(2 workers');
       const segment = `http://127.0.0.1:${port}/drm/bframes.mp4/dash/v1/2.m4s`;
@@ -141,7 +118,7 @@ describe('packager serve lifecycle', () => {
   it('replaces a worker that dies, and keeps serving meanwhile', async () => {
     const cfg = await tempConfig(`file vod {\n  path ${FIXTURES};\n}\n`);
     const port = await freePort();
-    const s = await serve(['--config', cfg.path, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
+    const s = await serveArgs(['--config', cfg.path, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
     const url = `http://127.0.0.1:${port}/vod/bframes.mp4/index.mpd`;
     const workers: string[] = [];
     try {

@@ -16,13 +16,11 @@ import {
   expectSourceFrames,
   freeUdpPort,
   getBytes,
-  killProcess,
   mediaPlaylist,
   parseM3u8,
   parseMpd,
   getText,
   rangeOf,
-  serveProcess,
   sourceHashes,
   streamBlock,
   streamStatus,
@@ -32,8 +30,8 @@ import {
   waitForSegments,
   UdpFanOut,
   testResources,
-  type ServeProcess,
 } from '../helpers/live-harness.js';
+import { killProcess, serveProcess, type ServeProcess } from '../helpers/serve-process.js';
 
 const res = testResources();
 
