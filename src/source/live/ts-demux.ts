@@ -180,7 +180,8 @@ export class TsDemuxer {
 
   /** Feeds any number of bytes; returns the events they completed. */
   push(chunk: Uint8Array): DemuxEvent[] {
-    let data = chunk;
+    // A plain Uint8Array view: Buffer#subarray (a Buffer from node:dgram) costs several times more per packet.
+    let data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
     if (this.remainder.length > 0) {
       data = new Uint8Array(this.remainder.length + chunk.length);
       data.set(this.remainder);
