@@ -1,16 +1,21 @@
 /**
- * The live-ingest bench's source: one constant-bitrate MPEG-TS at 5 Mbit/s (720p25 H.264 with two
- * B-frames, 2 s closed GOPs, + AAC-LC 48 kHz stereo 128 kbit/s, `-muxrate 5000000` so null packets fill
- * the rest), generated once into test/bench/media/ (git-ignored). testsrc2 gets temporal noise so that
- * x264 really spends its 4.5 Mbit/s (a clean test pattern compresses to a few hundred kbit/s).
+ * The live-ingest bench's sources: one constant-bitrate MPEG-TS at 5 Mbit/s (720p25 H.264, 2 s closed
+ * GOPs, + AAC-LC 48 kHz stereo 128 kbit/s, `-muxrate 5000000` so null packets fill the rest), generated
+ * once into test/bench/media/ (git-ignored). testsrc2 gets temporal noise so that x264 really spends its
+ * 4.5 Mbit/s (a clean test pattern compresses to a few hundred kbit/s). Two ways to mux it
+ * (BENCH_INGEST_SOURCE):
+ *  - `default`: ffmpeg's defaults, two B-frames: audio PES of ~2930 bytes (8 AAC frames, 170 ms), so
+ *    the audio a segment waits for arrives 100-240 ms after its closing key frame;
+ *  - `lowlatency`: as low-latency encoders send it: one AAC frame per PES (`-pes_payload_size 0`)
+ *    and no B-frames (`-bf 0`: a key frame is presented when it is decoded, not 80 ms later).
  *
  * analyseIngestTs() then cuts the file into 1316-byte datagrams (7 TS packets) and works out, offline:
  *  - when each datagram is due (from the PCRs: the file is CBR, so they are evenly spaced);
  *  - for every video access unit, the datagrams holding its first and its last TS packet;
  *  - which datagram makes the server release each segment, by replaying the datagrams through the
  *    server's own TsDemuxer and LiveSegmenter (src/source/live): a segment is released once the
- *    demuxer has output its closing key frame (which needs the NEXT video PES to start, plus one more
- *    access unit in the H.264 parser) and the audio has reached the key frame's PTS.
+ *    demuxer has output its closing key frame (ffmpeg's video PES have no length: at the first packet
+ *    of the next video PES) and the audio has reached the key frame's PTS.
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,7 +33,15 @@ const FPS = 25;
 const GOP = 50;
 const STEP_TIMEOUT_MS = 5 * 60_000;
 
+export type IngestSource = 'default' | 'lowlatency';
+
+export const INGEST_SOURCES: Readonly<Record<IngestSource, { readonly label: string; readonly file: string; readonly x264: readonly string[]; readonly mux: readonly string[] }>> = {
+  default: { label: '2 B-frames, 8 AAC frames per PES (ffmpeg defaults)', file: '', x264: ['-bf', '2'], mux: [] },
+  lowlatency: { label: 'no B-frames, 1 AAC frame per PES (-bf 0 -pes_payload_size 0)', file: '-ll', x264: ['-bf', '0'], mux: ['-pes_payload_size', '0'] },
+};
+
 export interface IngestMediaFile {
+  readonly source: IngestSource;
   readonly path: string;
   readonly bytes: number;
   readonly seconds: number;
@@ -46,7 +59,7 @@ export interface Boundary {
   readonly keyFirst: number;
   /** Datagram holding the key frame's last TS packet. */
   readonly keyLast: number;
-  /** The datagram after which the demuxer has output the key frame (the next-but-one video PES started). */
+  /** The datagram after which the demuxer has output the key frame (the next video PES started). */
   readonly videoReady: number;
   /** The datagram after which the demuxer has output an audio frame at or past the key frame's PTS. */
   readonly audioReady: number;
@@ -67,7 +80,7 @@ export interface IngestAnalysis {
   readonly boundaries: readonly Boundary[];
 }
 
-const fileName = (seconds: number): string => `ingest-720p25-5M-${seconds}s-v1.mpegts`;
+const fileName = (seconds: number, source: IngestSource): string => `ingest-720p25-5M${INGEST_SOURCES[source].file}-${seconds}s-v1.mpegts`;
 
 async function probeSeconds(path: string): Promise<number | null> {
   const r = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration,bit_rate', '-of', 'json', path], { timeoutMs: 60_000, allowFailure: true });
@@ -79,20 +92,20 @@ async function probeSeconds(path: string): Promise<number | null> {
 }
 
 /** The bench TS of at least `seconds`, generated when missing (about a third of its duration on one core). */
-export async function ensureIngestMedia(seconds: number, log: (line: string) => void): Promise<IngestMediaFile> {
+export async function ensureIngestMedia(seconds: number, log: (line: string) => void, source: IngestSource = 'default'): Promise<IngestMediaFile> {
   const whole = Math.ceil(seconds);
-  const path = join(MEDIA_DIR, fileName(whole));
+  const path = join(MEDIA_DIR, fileName(whole, source));
   const stampPath = `${path}.ok`;
   const existing = await stat(path).catch(() => null);
   if (existing) {
     const stamp = await readFile(stampPath, 'utf8').catch(() => '');
     const d = stamp === `${existing.size}\n` ? await probeSeconds(path) : null;
-    if (d !== null && d >= whole - 0.5) return { path, bytes: existing.size, seconds: d, generatedInS: null };
+    if (d !== null && d >= whole - 0.5) return { source, path, bytes: existing.size, seconds: d, generatedInS: null };
     log(`ingest media ${path} is unusable; generating it again`);
   }
   await rm(stampPath, { force: true });
   await mkdir(MEDIA_DIR, { recursive: true });
-  log(`generating ${whole} s of 720p25 H.264 + AAC as a 5 Mbit/s CBR MPEG-TS into ${path} (once)`);
+  log(`generating ${whole} s of 720p25 H.264 + AAC as a 5 Mbit/s CBR MPEG-TS (${INGEST_SOURCES[source].label}) into ${path} (once)`);
   const t0 = performance.now();
   const partial = `${path}.tmp.mpegts`; // not .ts: tsc would take it for TypeScript
   try {
@@ -103,10 +116,10 @@ export async function ensureIngestMedia(seconds: number, log: (line: string) => 
         ...['-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=${FPS}`],
         ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
         ...['-t', String(whole), '-map', '0:v', '-map', '1:a', '-vf', 'noise=alls=16:allf=t'],
-        ...['-c:v', 'libx264', '-preset', 'veryfast', '-bf', '2', '-g', String(GOP), '-keyint_min', String(GOP), '-sc_threshold', '0'],
+        ...['-c:v', 'libx264', '-preset', 'veryfast', ...INGEST_SOURCES[source].x264, '-g', String(GOP), '-keyint_min', String(GOP), '-sc_threshold', '0'],
         ...['-b:v', '4500k', '-maxrate', '4500k', '-bufsize', '2000k', '-pix_fmt', 'yuv420p'],
         ...['-c:a', 'aac', '-ar', '48000', '-ac', '2', '-b:a', '128k'],
-        ...['-f', 'mpegts', '-muxrate', String(MUX_RATE), '-pat_period', '0.1', '-sdt_period', '0.5'],
+        ...['-f', 'mpegts', '-muxrate', String(MUX_RATE), '-pat_period', '0.1', '-sdt_period', '0.5', ...INGEST_SOURCES[source].mux],
         partial,
       ],
       { timeoutMs: STEP_TIMEOUT_MS },
@@ -116,7 +129,7 @@ export async function ensureIngestMedia(seconds: number, log: (line: string) => 
     await rename(partial, path);
     const st = await stat(path);
     await writeFile(stampPath, `${st.size}\n`);
-    return { path, bytes: st.size, seconds: d, generatedInS: (performance.now() - t0) / 1000 };
+    return { source, path, bytes: st.size, seconds: d, generatedInS: (performance.now() - t0) / 1000 };
   } finally {
     await rm(partial, { force: true });
   }

@@ -18,7 +18,8 @@
  *
  * Knobs: BENCH_INGEST_CHANNELS (default 10,25,50,75), BENCH_INGEST_DVR (channel counts also run with
  * `dvr` to a temp dir, default 50; `none` for none), BENCH_INGEST_SECONDS (window, default 20),
- * BENCH_INGEST_WARMUP (default 6). Alone: `npm run bench -- ingest` or `npx tsx test/bench/ingest.ts`.
+ * BENCH_INGEST_WARMUP (default 6), BENCH_INGEST_SOURCE (`default`: ffmpeg's muxing, 2 B-frames and
+ * 8 AAC frames per PES; `lowlatency`: no B-frames, one AAC frame per PES; see ingest-media.ts). Alone: `npm run bench -- ingest` or `npx tsx test/bench/ingest.ts`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -33,13 +34,16 @@ import {
   SEGMENT_DURATION,
   type Boundary,
   type IngestAnalysis,
+  INGEST_SOURCES,
   type IngestMediaFile,
+  type IngestSource,
 } from './ingest-media.js';
 import type { IngestServerStats } from './ingest-server.js';
 import type { SenderJob, SenderResult } from './ingest-sender.js';
 import { REPO_ROOT, tsxArgs } from './proc.js';
 
 export interface IngestOptions {
+  readonly source: IngestSource;
   readonly channels: readonly number[];
   /** Channel counts that also run with `dvr` (segments written to a temp dir before they are listed). */
   readonly dvrChannels: readonly number[];
@@ -459,7 +463,7 @@ function failed(channels: number, dvr: boolean, e: unknown): IngestRun {
 
 export async function runIngestBench(opts: IngestOptions, log: (line: string) => void): Promise<IngestBenchResult> {
   // Long enough for the warm-up, the window and the tail from the latest channel offset (one GOP).
-  const media = await ensureIngestMedia(opts.warmupS + opts.windowS + TAIL_S + SEGMENT_DURATION + 2, log);
+  const media = await ensureIngestMedia(opts.warmupS + opts.windowS + TAIL_S + SEGMENT_DURATION + 2, log, opts.source);
   const a = await analyseIngestTs(media.path);
   const ms = (to: number, from: number): number => (a.times[to]! - a.times[from]!) * 1000;
   const runs: IngestRun[] = [];
@@ -581,7 +585,7 @@ export function formatIngestReport(r: IngestBenchResult): string {
   };
   const agreement = r.runs.map((x) => x.apiAgreementMs).filter((x): x is number => x !== null);
   const lines = [
-    `live ingest · one ${fix(m.bitrate / 1e6, 2)} Mbit/s CBR TS per channel (720p25 H.264 4.5 Mbit/s, 2 B-frames, 2 s GOP, + AAC 128 kbit/s; ` +
+    `live ingest · one ${fix(m.bitrate / 1e6, 2)} Mbit/s CBR TS per channel (720p25 H.264 4.5 Mbit/s, 2 s GOP, + AAC 128 kbit/s; ${INGEST_SOURCES[m.source].label}; ` +
       `key frames ${int(m.keyFrameBytes / 1000)} kB, other frames ${int(m.otherFrameBytes / 1000)} kB), ${DATAGRAM_BYTES}-byte datagrams over loopback, ` +
       `segment_duration ${SEGMENT_DURATION}, ${fix(r.options.windowS, 0)} s window after ${fix(r.options.warmupS, 0)} s warm-up`,
     `  ${head.join(' ')}`,
@@ -597,7 +601,7 @@ export function formatIngestReport(r: IngestBenchResult): string {
     `  machine with the server${r.runs.some((x) => x.sender.raisedPriority) ? '; run at nice -10' : ''}); late>20ms: datagrams sent more than 20 ms after they were due;`,
     '  others: CPU of all other processes on the machine during the window (% of one core; should be near 0); D = with dvr.',
     `  the stream itself (offline, medians): a key frame takes ${fix(m.keyFrameTransmitMs, 0)} ms to arrive at 5 Mbit/s; after its last packet the demuxer ` +
-      `outputs it ${fix(m.videoReadyAfterKeyEndMs, 0)} ms later (next-but-one video PES starts), audio reaches its PTS ${fix(m.audioReadyAfterKeyEndMs, 0)} ms later, ` +
+      `outputs it ${fix(m.videoReadyAfterKeyEndMs, 0)} ms later (next video PES starts), audio reaches its PTS ${fix(m.audioReadyAfterKeyEndMs, 0)} ms later, ` +
       `so release can happen ${fix(m.releaseAfterKeyEndMs, 0)} ms after the key frame's end at the earliest`,
     ...(agreement.length ? [`  /api window.lastSegmentAt agrees with the publish hook within ${fix(Math.max(...agreement), 0)} ms`] : []),
     'goals (50-channel run without DVR)',
@@ -622,8 +626,16 @@ function envSeconds(name: string, fallback: number): number {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
+function envSource(): IngestSource {
+  const v = (process.env['BENCH_INGEST_SOURCE'] ?? '').trim();
+  if (v === '' || v === 'default') return 'default';
+  if (v === 'lowlatency') return 'lowlatency';
+  throw new Error(`BENCH_INGEST_SOURCE: expected default or lowlatency, got '${v}'`);
+}
+
 export function ingestOptionsFromEnv(): IngestOptions {
   return {
+    source: envSource(),
     channels: envList('BENCH_INGEST_CHANNELS', [10, 25, 50, 75]),
     dvrChannels: envList('BENCH_INGEST_DVR', [50]),
     warmupS: envSeconds('BENCH_INGEST_WARMUP', 6),

@@ -4,6 +4,23 @@
  * after a slice; and a PES with a PTS), key frames (IDR), and the avcC built from in-band SPS/PPS
  * (FORMATS §9, as FFmpeg ff_isom_write_avcc). Samples come out with 4-byte NAL lengths, without AUD
  * and parameter sets.
+ *
+ * When an access unit is output. By the boundary rules alone, only once the next one starts: the
+ * segmenter would learn of a key frame one frame interval (or at 5 Mbit/s CBR, one P frame's
+ * transmission) after its last byte arrived. The content of a unit is fixed as soon as the next PES is
+ * known to begin a new one (it has a PTS and its bytes start with a start code: no NAL unit of this
+ * PES continues into it), so it is output then, with exactly the bytes and times the rule would give:
+ *  - `end: 'unit'` on a PES (or endUnit()): the demuxer has seen the first packet of the next PES and
+ *    it begins an access unit (pesStartsAccessUnit). Exact; for PES_packet_length 0 (ffmpeg's video)
+ *    that is the earliest moment the end of a PES is known at all.
+ *  - `end: 'pes'`: the PES is complete by its PES_packet_length but the next one is unseen. The unit
+ *    is output at once only when the stream has been aligned so far (every PES began an access unit,
+ *    at least two in a row, and a whole key frame was confirmed to fit one PES: muxers that split only
+ *    their largest frames across PES fail that before it matters). Should a later PES still continue
+ *    the unit that went out, the continuation is dropped up to the next boundary (counted in
+ *    `errors`, the next unit flagged as a discontinuity) and this stream is never speculated on again.
+ * The parser keeps views of the PES it was given only until push() returns: detach() copies whatever
+ * the unit in progress still refers to, so the caller may reuse its PES buffer.
  */
 import { avcCodecString, type AvcConfig } from '../../media/codec/avc.js';
 import { RbspReader } from '../../media/codec/bit-reader.js';
@@ -14,6 +31,7 @@ const NAL_SEI = 6;
 const NAL_SPS = 7;
 const NAL_PPS = 8;
 const NAL_AUD = 9;
+const START_CODE_3 = Buffer.from([0, 0, 1]);
 
 export interface H264AccessUnit {
   readonly pts: number;
@@ -36,6 +54,29 @@ export interface H264Pes {
   readonly dts?: number;
   readonly data: Uint8Array;
   readonly discontinuity: boolean;
+  /**
+   * What is known of the end of this PES (see the header comment): 'unit' the next PES begins an
+   * access unit; 'pes' this PES is complete (by its length), the next one unseen; absent: nothing.
+   */
+  readonly end?: 'unit' | 'pes';
+}
+
+/**
+ * Whether a PES beginning with `p` (the payload of its first TS packet) starts a new access unit by
+ * the parser's rules, judged from that packet alone: a PES header with a PTS, then a start code and a
+ * non-empty NAL unit (so no bytes continue the previous PES's last NAL unit). False when it cannot be
+ * told from these bytes.
+ */
+export function pesStartsAccessUnit(p: Uint8Array): boolean {
+  if (p.length < 14 || p[0] !== 0 || p[1] !== 0 || p[2] !== 1) return false;
+  const streamId = p[3]!;
+  // Video stream ids (0xE0-0xEF) carry the optional header; other ids are not H.264 PES here.
+  if ((streamId & 0xf0) !== 0xe0 || (p[7]! & 0x80) === 0) return false;
+  const h = 9 + p[8]!;
+  if (h < 14) return false; // parsePes reads no PTS from a shorter header
+  if (h + 4 > p.length || p[h] !== 0 || p[h + 1] !== 0) return false;
+  if (p[h + 2] === 1) return p[h + 3] !== 0;
+  return h + 5 <= p.length && p[h + 2] === 0 && p[h + 3] === 1 && p[h + 4] !== 0;
 }
 
 export type H264Output = { type: 'config'; value: H264Config } | { type: 'unit'; value: H264AccessUnit };
@@ -47,16 +88,11 @@ export type H264Output = { type: 'config'; value: H264Config } | { type: 'unit';
 export function splitAnnexB(b: Uint8Array): { lead: Uint8Array; nals: Uint8Array[] } {
   const starts: number[] = [];
   const codes: number[] = [];
-  for (let i = 0; i + 2 < b.length; i++) {
-    if (b[i + 2]! > 1) {
-      i += 2;
-      continue;
-    }
-    if (b[i] === 0 && b[i + 1] === 0 && b[i + 2] === 1) {
-      codes.push(i);
-      starts.push(i + 3);
-      i += 2;
-    }
+  // Buffer#indexOf searches natively; a byte loop in JS was the demuxer's largest cost.
+  const search = Buffer.from(b.buffer, b.byteOffset, b.length);
+  for (let i = search.indexOf(START_CODE_3); i >= 0; i = search.indexOf(START_CODE_3, i + 3)) {
+    codes.push(i);
+    starts.push(i + 3);
   }
   const nals: Uint8Array[] = [];
   for (let k = 0; k < starts.length; k++) {
@@ -159,9 +195,19 @@ interface PendingUnit {
   discontinuity: boolean;
 }
 
+/** PES in a row that began an access unit before a PES end (by length) is taken for a unit end. */
+const ALIGNED_RUN = 2;
+
+function isBoundaryAfterSlice(nal: Uint8Array): boolean {
+  const type = nal[0]! & 0x1f;
+  if (type === NAL_AUD || type === NAL_SPS || type === NAL_PPS || type === NAL_SEI || (type >= 14 && type <= 18)) return true;
+  return type >= NAL_SLICE && type <= NAL_IDR && nal.length > 1 && (nal[1]! & 0x80) !== 0;
+}
+
 /**
- * One H.264 stream. Feed whole PES payloads; an access unit is output once the next one starts (or
- * on flush), so output lags input by one access unit.
+ * One H.264 stream. Feed whole PES payloads; an access unit is output once the next one starts, once
+ * the next PES is known to begin one, or at the end of its PES when the stream is aligned (see the
+ * header comment), or on flush.
  */
 export class H264EsParser {
   private readonly sps = new Map<number, Uint8Array>();
@@ -171,7 +217,18 @@ export class H264EsParser {
   private pendingDiscontinuity = false;
   private lastPts: number | undefined;
   private lastDts: number | undefined;
-  /** Parameter sets or slices that could not be read. */
+  /** PES in a row that began an access unit. */
+  private alignedRun = 0;
+  /** A PES holding a key frame was followed by one that began an access unit: key frames fit a PES. */
+  private keyAligned = false;
+  private previousPesKey = false;
+  /** A PES did not begin an access unit: never output a unit at a PES end on speculation. */
+  private unaligned = false;
+  /** The last unit went out at its PES end on speculation ('pes'): the next PES must begin a unit. */
+  private speculated = false;
+  /** Dropping NAL units that continue a unit already output, until the next boundary. */
+  private skipping = false;
+  /** Parameter sets or slices that could not be read (and continuations of a unit output too early). */
   errors = 0;
 
   /**
@@ -182,12 +239,34 @@ export class H264EsParser {
     this.emit(out);
     this.current = null;
     this.pendingDiscontinuity = true;
+    // What was lost may have been the continuation of a unit output at its PES end: nothing to drop.
+    this.speculated = false;
+    this.skipping = false;
+    this.alignedRun = 0;
   }
 
   push(pes: H264Pes, out: H264Output[]): void {
     if (pes.discontinuity) this.pendingDiscontinuity = true;
     const { lead, nals } = splitAnnexB(pes.data);
-    if (lead.length > 0 && this.current && this.current.nals.length > 0) {
+    const startsUnit = pes.pts !== undefined && lead.length === 0 && nals.length > 0;
+    if (this.speculated && !startsUnit) {
+      // The unit that went out at the previous PES end was not complete: what continues it is lost.
+      this.errors++;
+      this.unaligned = true;
+      this.skipping = true;
+      this.pendingDiscontinuity = true;
+    }
+    this.speculated = false;
+    if (startsUnit) {
+      if (this.alignedRun > 0 && this.previousPesKey) this.keyAligned = true;
+      this.alignedRun++;
+    } else {
+      this.alignedRun = 0;
+      this.unaligned = true;
+    }
+    this.previousPesKey = false;
+    if (this.skipping && pes.pts !== undefined) this.skipping = false; // its first NAL unit is a boundary
+    if (lead.length > 0 && !this.skipping && this.current && this.current.nals.length > 0) {
       // A NAL unit that continued into this PES (no start code at its head).
       const last = this.current.nals.pop()!;
       const joined = new Uint8Array(last.length + lead.length);
@@ -197,6 +276,10 @@ export class H264EsParser {
     }
     let first = pes.pts !== undefined;
     for (const nal of nals) {
+      if (this.skipping) {
+        if (!isBoundaryAfterSlice(nal)) continue;
+        this.skipping = false;
+      }
       const type = nal[0]! & 0x1f;
       const vcl = type >= NAL_SLICE && type <= NAL_IDR;
       const cur = this.current;
@@ -214,9 +297,29 @@ export class H264EsParser {
       else if (type !== NAL_AUD) {
         u.nals.push(nal);
         if (vcl) u.hasVcl = true;
-        if (type === NAL_IDR) u.key = true;
+        if (type === NAL_IDR) {
+          u.key = true;
+          this.previousPesKey = true;
+        }
       }
     }
+    if (pes.end === 'unit') {
+      this.emit(out);
+    } else if (pes.end === 'pes' && startsUnit && !this.unaligned && this.keyAligned && this.alignedRun >= ALIGNED_RUN && this.current?.hasVcl) {
+      this.emit(out);
+      this.speculated = true;
+    }
+  }
+
+  /** The next PES is known to begin an access unit (pesStartsAccessUnit): the one in progress is complete. */
+  endUnit(out: H264Output[]): void {
+    this.emit(out);
+  }
+
+  /** Copies what the unit in progress still holds of the PES last pushed, so that its buffer may be reused. */
+  detach(): void {
+    const u = this.current;
+    if (u) for (let i = 0; i < u.nals.length; i++) u.nals[i] = u.nals[i]!.slice();
   }
 
   flush(out: H264Output[]): void {

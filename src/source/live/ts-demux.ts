@@ -4,12 +4,22 @@
  * elementary-stream parser per codec (H.264, AAC/ADTS). Input is any split of the byte stream;
  * output is a list of events per call: the program (track set), codec configs, video access units
  * and audio frames, with 90 kHz timestamps unwrapped past 2^33.
+ *
+ * Latency: a PES is complete when its PES_packet_length is reached, or (length 0) when the next PUSI
+ * on its PID arrives; it is parsed at once. Video access units go out as soon as they are known
+ * complete (h264-es.ts): at the first packet of the next PES when that packet shows it begins a new
+ * access unit, and at the end of a PES with a length when the stream has been aligned (one or more
+ * whole access units per PES). So the segmenter hears of a key frame in the push of the packet right
+ * after its last one, not when the next-but-one PES starts; the units themselves are unchanged.
+ *
+ * Copies: a PES is assembled in one buffer per PID that is reused (grown, never shrunk), and parsed
+ * as views of it; the parsers copy what they keep (access units, AAC frames) before the next PES.
  */
 import type { AacConfig } from '../../media/codec/aac.js';
 import type { AvcConfig } from '../../media/codec/avc.js';
 import { PAT_PID, STREAM_TYPE_AAC_ADTS, STREAM_TYPE_H264 } from '../../mux/ts/psi.js';
 import { AdtsEsParser, type AdtsOutput } from './adts-es.js';
-import { H264EsParser, type H264Output } from './h264-es.js';
+import { H264EsParser, pesStartsAccessUnit, type H264Output } from './h264-es.js';
 import { parsePes } from './pes.js';
 import { SectionAssembler, parsePat, parsePmt, sectionCrcOk, type ParsedPmt } from './psi-parse.js';
 import { TimestampUnwrapper } from './timestamps.js';
@@ -94,10 +104,15 @@ export interface TsDemuxStats {
 export interface TsDemuxerOptions {
   /** program_number to demux; the first program of the PAT by default. */
   readonly program?: number;
+  /**
+   * Output video access units as soon as they are known complete (default true). false: only when
+   * the next one starts, as before; the units are the same either way (kept for comparisons).
+   */
+  readonly earlyUnits?: boolean;
 }
 
 interface PesAssembly {
-  buf: Uint8Array;
+  /** Bytes of the PES so far, at the start of the stream's `buf`. */
   len: number;
   /** Total PES size from PES_packet_length, 0 = unbounded (ends at the next PUSI). */
   expected: number;
@@ -110,6 +125,8 @@ interface EsState {
   readonly adts: AdtsEsParser | null;
   readonly unwrapper: TimestampUnwrapper;
   pes: PesAssembly | null;
+  /** The PES being assembled (reused from one PES to the next; the parsers copy what they keep). */
+  buf: Uint8Array;
   /** discontinuity_indicator seen: the next PES starts a new timeline. */
   timebaseChange: boolean;
 }
@@ -154,14 +171,17 @@ export class TsDemuxer {
   private pcrPid = -1;
   private readonly es = new Map<number, EsState>();
   private out: DemuxEvent[] = [];
+  private readonly earlyUnits: boolean;
 
   constructor(opts: TsDemuxerOptions = {}) {
     this.wantedProgram = opts.program;
+    this.earlyUnits = opts.earlyUnits ?? true;
   }
 
   /** Feeds any number of bytes; returns the events they completed. */
   push(chunk: Uint8Array): DemuxEvent[] {
-    let data = chunk;
+    // A plain Uint8Array view: Buffer#subarray (a Buffer from node:dgram) costs several times more per packet.
+    let data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
     if (this.remainder.length > 0) {
       data = new Uint8Array(this.remainder.length + chunk.length);
       data.set(this.remainder);
@@ -340,6 +360,7 @@ export class TsDemuxer {
           adts: codec === 'aac' ? new AdtsEsParser() : null,
           unwrapper: new TimestampUnwrapper(),
           pes: null,
+          buf: new Uint8Array(4096),
           timebaseChange: false,
         },
       );
@@ -364,30 +385,38 @@ export class TsDemuxer {
 
   private onEsPayload(st: EsState, payload: Uint8Array, unitStart: boolean): void {
     if (unitStart) {
-      if (st.pes) this.completePes(st);
-      st.pes = { buf: new Uint8Array(Math.max(4096, payload.length * 2)), len: 0, expected: 0 };
+      // This packet's PES header and first bytes may show that a new access unit begins here: then
+      // the one in progress is complete now (a PES of length 0 ends here too).
+      const nextStartsUnit = this.earlyUnits && st.h264 !== null && pesStartsAccessUnit(payload);
+      if (st.pes) this.completePes(st, nextStartsUnit ? 'unit' : undefined);
+      else if (nextStartsUnit) {
+        const out: H264Output[] = [];
+        st.h264!.endUnit(out);
+        this.emitVideo(st, out);
+      }
+      st.pes = { len: 0, expected: 0 };
     } else if (!st.pes) {
       return; // waiting for the start of a PES
     }
     const a = st.pes!;
-    if (a.len + payload.length > a.buf.length) {
-      const grown = new Uint8Array(Math.max(a.buf.length * 2, a.len + payload.length));
-      grown.set(a.buf.subarray(0, a.len));
-      a.buf = grown;
+    if (a.len + payload.length > st.buf.length) {
+      const grown = new Uint8Array(Math.max(st.buf.length * 2, a.len + payload.length));
+      grown.set(st.buf.subarray(0, a.len));
+      st.buf = grown;
     }
-    a.buf.set(payload, a.len);
+    st.buf.set(payload, a.len);
     a.len += payload.length;
     if (a.expected === 0 && a.len >= 6) {
-      const declared = (a.buf[4]! << 8) | a.buf[5]!;
+      const declared = (st.buf[4]! << 8) | st.buf[5]!;
       if (declared !== 0) a.expected = 6 + declared;
     }
-    if (a.expected !== 0 && a.len >= a.expected) this.completePes(st);
+    if (a.expected !== 0 && a.len >= a.expected) this.completePes(st, this.earlyUnits ? 'pes' : undefined);
   }
 
-  private completePes(st: EsState): void {
+  private completePes(st: EsState, end?: 'unit' | 'pes'): void {
     const a = st.pes!;
     st.pes = null;
-    const pes = parsePes(a.buf.subarray(0, a.len));
+    const pes = parsePes(st.buf.subarray(0, a.len));
     if (!pes) {
       this.stats.pesDropped++;
       this.discardEs(st);
@@ -401,7 +430,9 @@ export class TsDemuxer {
     if (pes.pts !== undefined) ({ pts, dts } = st.unwrapper.unwrap(pes.pts, pes.dts ?? pes.pts));
     if (st.h264) {
       const out: H264Output[] = [];
-      st.h264.push(pts === undefined ? { data: pes.payload, discontinuity } : { pts, dts: dts!, data: pes.payload, discontinuity }, out);
+      const base = pts === undefined ? { data: pes.payload, discontinuity } : { pts, dts: dts!, data: pes.payload, discontinuity };
+      st.h264.push(end === undefined ? base : { ...base, end }, out);
+      st.h264.detach(); // st.buf holds the next PES from the next packet on
       this.emitVideo(st, out);
     } else if (st.adts) {
       const out: AdtsOutput[] = [];
