@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHvcC } from '../../../../src/media/codec/hevc.js';
 import { H265EsParser, type H265Config, type H265Output, type H265Pes } from '../../../../src/source/live/h265-es.js';
 import { parsePes } from '../../../../src/source/live/pes.js';
+import { TsDemuxer, type DemuxEvent } from '../../../../src/source/live/ts-demux.js';
 import { ffprobeBytes } from '../../../helpers/ffmpeg.js';
 
 function run(cmd: string, args: string[]): string {
@@ -107,12 +108,14 @@ describe('H265EsParser vs ffmpeg', () => {
   let packets: Array<{ pts: number; dts: number; key: boolean }>;
   let frames: Array<{ pts: number; key: boolean }>;
   let mp4: Mp4Video;
+  let ts: Uint8Array;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'h265-es-'));
     const file = join(dir, 'v.ts');
     encode(file, '320x240', 3);
-    pes = videoPes(new Uint8Array(readFileSync(file)));
+    ts = new Uint8Array(readFileSync(file));
+    pes = videoPes(ts);
     out = parse(pes);
     packets = ffprobe<{ packets: Array<Record<string, string>> }>(['-select_streams', 'v', '-show_entries', 'packet=pts,dts,flags', file]).packets.map((p) => ({
       pts: Number(p['pts']),
@@ -181,6 +184,22 @@ describe('H265EsParser vs ffmpeg', () => {
       expect(o.type).toBe(e.type);
       if (o.type === 'unit' && e.type === 'unit') expect(Buffer.from(o.value.data).equals(Buffer.from(e.value.data))).toBe(true);
     });
+  });
+
+  it('is what TsDemuxer runs for stream_type 0x24: an hevc stream, its config and the same units', () => {
+    const d = new TsDemuxer();
+    const events: DemuxEvent[] = [];
+    for (let at = 0; at < ts.length; at += 1316) events.push(...d.push(ts.subarray(at, at + 1316)));
+    events.push(...d.flush());
+    const program = events.find((e) => e.kind === 'program');
+    expect(program?.kind === 'program' && program.streams.map((s) => [s.streamType, s.codec])).toEqual([[0x24, 'hevc']]);
+    const config = events.find((e) => e.kind === 'config');
+    expect(config).toMatchObject({ codec: 'hevc', width: 320, height: 240, codecString: configs(out)[0]!.codecString });
+    const video = events.flatMap((e) => (e.kind === 'video' ? [e] : []));
+    expect(video.map((v) => [v.pts, v.dts, v.key, Buffer.from(v.data).toString('base64')])).toEqual(
+      units(out).map((u) => [u.pts, u.dts, u.key, Buffer.from(u.data).toString('base64')]),
+    );
+    expect(d.stats.esErrors).toBe(0);
   });
 
   it('after a loss, outputs what it has and marks the next unit as a discontinuity', () => {
