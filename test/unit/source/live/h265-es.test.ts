@@ -25,11 +25,11 @@ function ffprobe<T>(args: string[]): T {
   return JSON.parse(run('ffprobe', ['-v', 'error', ...args, '-of', 'json'])) as T;
 }
 
-/** An HEVC-only MPEG-TS from libx265 (open GOP: CRA key frames with RASL pictures after them). */
+/** An HEVC-only MPEG-TS from libx265 (its default open GOP: CRA key frames with RASL pictures after them). */
 function encode(file: string, size: string, seconds: number, tsOffset = 0): void {
   run('ffmpeg', [
     '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`, '-t', String(seconds),
-    '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'keyint=25:bframes=2:log-level=error',
+    '-c:v', 'libx265', '-x265-params', 'keyint=25:bframes=2:log-level=error',
     '-output_ts_offset', String(tsOffset), '-f', 'mpegts', file,
   ]);
 }
@@ -64,6 +64,15 @@ function parse(pes: readonly H265Pes[]): H265Output[] {
 }
 
 const units = (out: H265Output[]) => out.flatMap((o) => (o.type === 'unit' ? [o.value] : []));
+/** nal_unit_type of each NAL unit of a 4-byte length-prefixed sample. */
+function nalTypes(sample: Uint8Array): number[] {
+  const types: number[] = [];
+  for (let p = 0; p + 4 < sample.length; p += 4 + ((sample[p]! << 24) | (sample[p + 1]! << 16) | (sample[p + 2]! << 8) | sample[p + 3]!)) {
+    types.push((sample[p + 4]! >> 1) & 0x3f);
+  }
+  return types;
+}
+
 const configs = (out: H265Output[]): H265Config[] => out.flatMap((o) => (o.type === 'config' ? [o.value] : []));
 
 /**
@@ -140,7 +149,8 @@ describe('H265EsParser vs ffmpeg', () => {
     expect(u.map((x) => [x.pts, x.dts, x.key])).toEqual(packets.map((p) => [p.pts, p.dts, p.key]));
     // Key frames (IRAP) at the pictures the decoder reports as key frames; B-frames reorder them.
     expect(u.filter((x) => x.key).map((x) => x.pts)).toEqual(frames.filter((f) => f.key).map((f) => f.pts).sort((a, b) => a - b));
-    expect(u.filter((x) => x.key).length).toBe(3);
+    expect(u.filter((x) => x.key).map((x) => nalTypes(x.data).at(-1))).toEqual([20, 21, 21]); // IDR_N_LP, then CRA
+    expect(u.some((x) => nalTypes(x.data).includes(8))).toBe(true); // RASL_N: the open GOP's leading pictures
     expect(u.some((x) => x.pts !== x.dts)).toBe(true);
     expect(u.every((x) => !x.discontinuity)).toBe(true);
   });
