@@ -41,3 +41,13 @@ export async function probeStreams(input: string): Promise<Array<Record<string, 
   const { stdout } = await tool('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', input]);
   return (JSON.parse(stdout) as { streams: Array<Record<string, unknown>> }).streams;
 }
+
+/** The bytes of an ffprobe hexdump (a `-show_data` packet `data` or stream `extradata` field). */
+export function ffprobeBytes(text: string): Buffer {
+  const hex = text
+    .split('\n')
+    .filter((l) => l.length > 10)
+    .map((l) => l.slice(10, 49).replace(/ /g, ''))
+    .join('');
+  return Buffer.from(hex, 'hex');
+}

@@ -44,7 +44,8 @@ export interface LiveMediaOptions {
   bframes?: boolean;
   /** Seconds added to all timestamps (`-output_ts_offset`), e.g. PTS_WRAP_SECONDS - 3 to cross the wrap. */
   startPts?: number;
-  videoCodec?: 'h264';
+  /** libx264 (default) or libx265 (its default open GOP: CRA key frames). */
+  videoCodec?: 'h264' | 'hevc';
 }
 
 type ResolvedMediaOptions = Required<LiveMediaOptions>;
@@ -93,10 +94,16 @@ function mediaArgs(m: ResolvedMediaOptions, opts: { realtime: boolean; drawText:
   if (m.audio) args.push(...re, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   args.push('-t', String(m.seconds), '-map', '0:v');
   if (m.audio) args.push('-map', '1:a');
-  args.push('-c:v', 'libx264', '-preset', 'ultrafast');
-  // zerolatency forbids B-frames; without it ultrafast still uses a fixed pattern (b_adapt 0).
-  args.push(...(m.bframes ? ['-bf', '2'] : ['-tune', 'zerolatency', '-bf', '0']));
-  args.push('-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-pix_fmt', 'yuv420p');
+  if (m.videoCodec === 'hevc') {
+    // x265 takes its GOP and scene-cut settings through -x265-params only.
+    const x265 = `keyint=${gop}:min-keyint=${gop}:scenecut=0:bframes=${m.bframes ? 2 : 0}:b-adapt=0:log-level=error`;
+    args.push('-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', x265, '-pix_fmt', 'yuv420p');
+  } else {
+    args.push('-c:v', 'libx264', '-preset', 'ultrafast');
+    // zerolatency forbids B-frames; without it ultrafast still uses a fixed pattern (b_adapt 0).
+    args.push(...(m.bframes ? ['-bf', '2'] : ['-tune', 'zerolatency', '-bf', '0']));
+    args.push('-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-pix_fmt', 'yuv420p');
+  }
   if (m.audio) args.push('-c:a', 'aac', '-ar', '48000', '-ac', '2', '-b:a', '96k');
   if (m.startPts !== 0) args.push('-output_ts_offset', String(m.startPts));
   args.push('-f', 'mpegts', '-pat_period', '0.1', '-sdt_period', '0.5');
@@ -115,7 +122,7 @@ const CACHE_DIR = join(tmpdir(), 'packager-live-ts');
 const pending = new Map<string, Promise<string>>();
 
 /**
- * Path of an MPEG-TS file (H.264 + AAC) made by ffmpeg from lavfi testsrc2/sine. Files are cached in
+ * Path of an MPEG-TS file (H.264 or H.265, + AAC) made by ffmpeg from lavfi testsrc2/sine. Files are cached in
  * a temp directory by a hash of the ffmpeg command line, and written through a rename so parallel
  * test workers never read a partial file.
  */

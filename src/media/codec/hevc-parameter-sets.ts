@@ -1,6 +1,8 @@
 /**
  * H.265 SPS and PPS (ITU-T H.265 §7.3.2.2, §7.3.2.3), read only as far as the fields that the slice
- * segment header's syntax depends on. Input: one NAL unit as stored (2-byte header included).
+ * segment header's syntax depends on, plus the SPS fields an hvcC record and a sample entry are made
+ * of (profile_tier_level, chroma format, bit depths, cropped picture size). Input: one NAL unit as
+ * stored (2-byte header included).
  */
 import { RbspReader, ceilLog2, invalid, unsupported, ueMax } from './bit-reader.js';
 
@@ -15,8 +17,30 @@ export interface StRefPicSet {
   readonly usedS1: Uint8Array;
 }
 
+/** The general part of profile_tier_level() (§7.3.3), as the hvcC record and codec string carry it. */
+export interface HevcProfileTierLevel {
+  readonly profileSpace: number;
+  readonly tierFlag: number;
+  readonly profileIdc: number;
+  /** general_profile_compatibility_flag[0..31], flag 0 in bit 31. */
+  readonly compatibilityFlags: number;
+  /** The 48 bits from general_progressive_source_flag on, 6 bytes. */
+  readonly constraintIndicator: Uint8Array;
+  readonly levelIdc: number;
+}
+
 export interface HevcSps {
   readonly id: number;
+  /** sps_max_sub_layers_minus1 + 1 */
+  readonly maxSubLayers: number;
+  readonly temporalIdNesting: boolean;
+  readonly profileTierLevel: HevcProfileTierLevel;
+  readonly chromaFormatIdc: number;
+  readonly bitDepthLuma: number;
+  readonly bitDepthChroma: number;
+  /** Picture size after the conformance window (what is displayed). */
+  readonly width: number;
+  readonly height: number;
   readonly chromaArrayType: number;
   readonly separateColourPlane: boolean;
   readonly log2MaxPicOrderCntLsb: number;
@@ -156,19 +180,27 @@ export function parseHevcSps(nal: Uint8Array, r = new RbspReader()): HevcSps {
   r.skip(4); // sps_video_parameter_set_id
   const maxSubLayersMinus1 = r.u(3);
   if (maxSubLayersMinus1 > 6) throw invalid(`sps_max_sub_layers_minus1 ${maxSubLayersMinus1}`);
-  r.u1(); // sps_temporal_id_nesting_flag
-  const profileIdc = skipProfileTierLevel(r, maxSubLayersMinus1);
+  const temporalIdNesting = r.flag();
+  const profileTierLevel = readProfileTierLevel(r, maxSubLayersMinus1);
   // Screen content coding adds slice header fields (use_integer_mv_flag, ACT QP offsets) whose SPS
   // switches sit behind the VUI; it is not a delivery profile, so it is refused.
-  if (profileIdc === 9) throw unsupported('H.265 screen content coding (SCC) profile');
+  if (profileTierLevel.profileIdc === 9) throw unsupported('H.265 screen content coding (SCC) profile');
   const id = ueMax(r, 15, 'sps_seq_parameter_set_id');
   const chromaFormatIdc = ueMax(r, 3, 'chroma_format_idc');
   const separateColourPlane = chromaFormatIdc === 3 ? r.flag() : false;
   const width = r.ue();
   const height = r.ue();
-  if (r.flag()) for (let i = 0; i < 4; i++) r.ue(); // conformance window offsets
-  ueMax(r, 8, 'bit_depth_luma_minus8');
-  ueMax(r, 8, 'bit_depth_chroma_minus8');
+  // Conformance window offsets count chroma samples (Table 6-1: SubWidthC, SubHeightC).
+  const subWidth = chromaFormatIdc === 1 || chromaFormatIdc === 2 ? 2 : 1;
+  const subHeight = chromaFormatIdc === 1 ? 2 : 1;
+  let cropX = 0;
+  let cropY = 0;
+  if (r.flag()) {
+    cropX = subWidth * (r.ue() + r.ue());
+    cropY = subHeight * (r.ue() + r.ue());
+  }
+  const bitDepthLuma = ueMax(r, 8, 'bit_depth_luma_minus8') + 8;
+  const bitDepthChroma = ueMax(r, 8, 'bit_depth_chroma_minus8') + 8;
   const log2MaxPicOrderCntLsb = ueMax(r, 12, 'log2_max_pic_order_cnt_lsb_minus4') + 4;
   const orderingInfoAll = r.flag();
   for (let i = orderingInfoAll ? 0 : maxSubLayersMinus1; i <= maxSubLayersMinus1; i++) {
@@ -217,6 +249,16 @@ export function parseHevcSps(nal: Uint8Array, r = new RbspReader()): HevcSps {
   const picSizeInCtbs = Math.ceil(width / ctb) * Math.ceil(height / ctb);
   return {
     id,
+    maxSubLayers: maxSubLayersMinus1 + 1,
+    temporalIdNesting,
+    profileTierLevel,
+    chromaFormatIdc,
+    bitDepthLuma,
+    bitDepthChroma,
+    // A window larger than the picture is not conformant; it is not refused here, as the slice header
+    // does not depend on it (users of the size check it).
+    width: Math.max(0, width - cropX),
+    height: Math.max(0, height - cropY),
     chromaArrayType: separateColourPlane ? 0 : chromaFormatIdc,
     separateColourPlane,
     log2MaxPicOrderCntLsb,
@@ -319,12 +361,15 @@ export function parseHevcPps(nal: Uint8Array, r = new RbspReader()): HevcPps {
   };
 }
 
-/** profile_tier_level(1, maxSubLayersMinus1) (§7.3.3); returns general_profile_idc. */
-function skipProfileTierLevel(r: RbspReader, maxSubLayersMinus1: number): number {
-  r.skip(3); // general_profile_space, general_tier_flag
+/** profile_tier_level(1, maxSubLayersMinus1) (§7.3.3): its general part; sub-layer parts are skipped. */
+function readProfileTierLevel(r: RbspReader, maxSubLayersMinus1: number): HevcProfileTierLevel {
+  const profileSpace = r.u(2);
+  const tierFlag = r.u1();
   const profileIdc = r.u(5);
-  r.skip(32 + 48); // compatibility flags; source/constraint flags (4 + 43 + 1 bits)
-  r.skip(8); // general_level_idc
+  const compatibilityFlags = r.u(32);
+  const constraintIndicator = new Uint8Array(6);
+  for (let i = 0; i < 6; i++) constraintIndicator[i] = r.u(8);
+  const levelIdc = r.u(8);
   const profilePresent: boolean[] = [];
   const levelPresent: boolean[] = [];
   for (let i = 0; i < maxSubLayersMinus1; i++) {
@@ -336,7 +381,7 @@ function skipProfileTierLevel(r: RbspReader, maxSubLayersMinus1: number): number
     if (profilePresent[i]) r.skip(88);
     if (levelPresent[i]) r.skip(8);
   }
-  return profileIdc;
+  return { profileSpace, tierFlag, profileIdc, compatibilityFlags, constraintIndicator, levelIdc };
 }
 
 /** scaling_list_data() (§7.3.4). */

@@ -1,8 +1,9 @@
 /**
- * H.265 helpers: the hvcC decoder configuration record (ISO/IEC 14496-15 §8.3.3) and its RFC 6381
- * codec string (ISO/IEC 14496-15 Annex E). Pure: no I/O.
+ * H.265 helpers: the hvcC decoder configuration record (ISO/IEC 14496-15 §8.3.3), read and built from
+ * parameter sets, and its RFC 6381 codec string (ISO/IEC 14496-15 Annex E). Pure: no I/O.
  */
 import { ErrorCode, PackagerError } from '../errors.js';
+import type { HevcSps } from './hevc-parameter-sets.js';
 
 export interface HevcConfig {
   /** Bytes of the NAL length prefix in samples: 1, 2 or 4. */
@@ -107,4 +108,58 @@ export function hevcCodecString(
   for (let i = 0; i < last; i++) constraints += '.' + c[i]!.toString(16).toUpperCase();
   const tier = cfg.tierFlag ? 'H' : 'L';
   return `${entry}.${space}${cfg.profileIdc}.${reversed.toString(16).toUpperCase()}.${tier}${cfg.levelIdc}${constraints}`;
+}
+
+/**
+ * An hvcC payload (box body without header) from in-band parameter sets, each list in the order
+ * written, with 4-byte NAL lengths and array_completeness 1 (the record holds every parameter set the
+ * stream uses: an `hvc1` sample entry). Field values as FFmpeg's ff_isom_write_hvcc writes them for a
+ * stream whose VPS and SPS agree on profile_tier_level, from the first SPS (`info` is it parsed):
+ * min_spatial_segmentation_idc 0 and parallelismType 0 (unknown: they promise nothing, so are never
+ * wrong), avgFrameRate 0 and constantFrameRate 0 (unspecified).
+ */
+export function buildHvcC(vps: readonly Uint8Array[], sps: readonly Uint8Array[], pps: readonly Uint8Array[], info: HevcSps): Uint8Array {
+  const arrays: Array<[number, readonly Uint8Array[]]> = [
+    [NAL_VPS, vps],
+    [NAL_SPS, sps],
+    [NAL_PPS, pps],
+  ];
+  let size = FIXED_HEADER;
+  for (const [, list] of arrays) {
+    if (list.length > 0xffff) throw invalid(`${list.length} parameter sets of one type`);
+    size += 3;
+    for (const nal of list) {
+      if (nal.length > 0xffff) throw invalid(`a parameter set of ${nal.length} bytes`);
+      size += 2 + nal.length;
+    }
+  }
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  const ptl = info.profileTierLevel;
+  out[0] = 1; // configurationVersion
+  out[1] = (ptl.profileSpace << 6) | (ptl.tierFlag << 5) | ptl.profileIdc;
+  v.setUint32(2, ptl.compatibilityFlags);
+  out.set(ptl.constraintIndicator, 6);
+  out[12] = ptl.levelIdc;
+  v.setUint16(13, 0xf000); // reserved 1111, min_spatial_segmentation_idc 0
+  out[15] = 0xfc; // reserved 111111, parallelismType 0
+  out[16] = 0xfc | info.chromaFormatIdc;
+  out[17] = 0xf8 | (info.bitDepthLuma - 8);
+  out[18] = 0xf8 | (info.bitDepthChroma - 8);
+  v.setUint16(19, 0); // avgFrameRate
+  // constantFrameRate 0, numTemporalLayers, temporalIdNested, lengthSizeMinusOne 3
+  out[21] = (info.maxSubLayers << 3) | (Number(info.temporalIdNesting) << 2) | 3;
+  out[22] = arrays.length;
+  let p = FIXED_HEADER;
+  for (const [type, list] of arrays) {
+    out[p] = 0x80 | type; // array_completeness 1, reserved 0
+    v.setUint16(p + 1, list.length);
+    p += 3;
+    for (const nal of list) {
+      v.setUint16(p, nal.length);
+      out.set(nal, p + 2);
+      p += 2 + nal.length;
+    }
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 /**
- * Sample entry boxes for tracks that do not come from an MP4 (live MPEG-TS): `avc1` + `avcC` and
- * `mp4a` + `esds`, the bytes a Track carries in `sampleEntry` and init segments copy verbatim.
+ * Sample entry boxes for tracks that do not come from an MP4 (live MPEG-TS): `avc1` + `avcC`,
+ * `hvc1` + `hvcC` and `mp4a` + `esds`, the bytes a Track carries in `sampleEntry` and init segments copy verbatim.
  * Field values follow ISO/IEC 14496-12 §12.1.3 / §12.2.3 and 14496-14 §5.6 (what FFmpeg's movenc and
  * Shaka Packager write).
  */
@@ -24,8 +24,8 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** VisualSampleEntry `avc1` with its `avcC` (the avcC payload, no header). */
-export function avc1SampleEntry(avcC: Uint8Array, width: number, height: number): Uint8Array {
+/** A VisualSampleEntry of `type` holding one decoder configuration box. */
+function visualSampleEntry(type: string, width: number, height: number, config: Uint8Array): Uint8Array {
   const fields = new Uint8Array(78);
   const v = new DataView(fields.buffer);
   v.setUint16(6, 1); // data_reference_index
@@ -36,7 +36,20 @@ export function avc1SampleEntry(avcC: Uint8Array, width: number, height: number)
   v.setUint16(40, 1); // frame_count
   v.setUint16(74, 0x0018); // depth
   v.setInt16(76, -1); // pre_defined
-  return box('avc1', concat([fields, box('avcC', avcC)]));
+  return box(type, concat([fields, config]));
+}
+
+/** VisualSampleEntry `avc1` with its `avcC` (the avcC payload, no header). */
+export function avc1SampleEntry(avcC: Uint8Array, width: number, height: number): Uint8Array {
+  return visualSampleEntry('avc1', width, height, box('avcC', avcC));
+}
+
+/**
+ * VisualSampleEntry `hvc1` with its `hvcC` (the payload, no header). `hvc1`, not `hev1`: parameter sets
+ * live in the hvcC only (ISO/IEC 14496-15 §8.4.1), so samples must not carry them.
+ */
+export function hvc1SampleEntry(hvcC: Uint8Array, width: number, height: number): Uint8Array {
+  return visualSampleEntry('hvc1', width, height, box('hvcC', hvcC));
 }
 
 /** An MPEG-4 descriptor: tag, size as four 7-bit groups (what every muxer writes), body. */

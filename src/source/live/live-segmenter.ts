@@ -3,7 +3,7 @@
  * files; the wall clock is injected.
  *
  * Cutting (deterministic across origins fed the same input):
- * - The primary track is the video PID (the first H.264 stream of the program), or the first audio PID
+ * - The primary track is the video PID (the first H.264 or H.265 stream of the program), or the first audio PID
  *   of an audio-only program. Segments start at its key frames.
  * - With T = segment duration in 90 kHz ticks, a key frame whose PTS falls in a later bucket
  *   floor(pts / T) than the previous key frame starts a segment numbered floor(pts / T) + 1. So the
@@ -15,7 +15,7 @@
  *   ends the open segment where it is; the next key frame starts a segment at once, flagged as a
  *   discontinuity. If its number would not exceed the last one (the source restarted with smaller
  *   timestamps), every number from then on is offset so numbers keep increasing.
- * - A codec configuration change (new SPS/PPS or AudioSpecificConfig) starts a segment at the next key
+ * - A codec configuration change (new VPS/SPS/PPS or AudioSpecificConfig) starts a segment at the next key
  *   frame, flagged as a discontinuity (players need a new init segment and a decoder reset).
  * - Audio (and any other non-primary track) goes to the segment whose presentation interval
  *   [key frame PTS, next segment's key frame PTS) holds the frame's PTS. A segment is released once
@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { emptySampleTable, type SampleEntryType, type SampleTable, type Track } from '../../media/track.js';
 import { aacChannelCount } from '../../media/codec/aac.js';
 import { parseAvcSps } from '../../media/codec/avc-parameter-sets.js';
-import { avc1SampleEntry, mp4aSampleEntry } from '../../media/codec/sample-entry.js';
+import { avc1SampleEntry, hvc1SampleEntry, mp4aSampleEntry } from '../../media/codec/sample-entry.js';
 import type { ConfigEvent, DemuxEvent, ProgramEvent } from './ts-demux.js';
 import { LIVE_TIMESCALE, type LiveSegment, type LiveTrackData, type LiveTrackInfo } from './types.js';
 
@@ -182,14 +182,14 @@ export class LiveSegmenter {
     for (const s of e.streams) {
       if (s.codec === null) continue;
       known.add(s.pid);
-      const kind = s.codec === 'avc' ? 'video' : 'audio';
+      const kind = s.codec === 'avc' || s.codec === 'hevc' ? 'video' : 'audio';
       if (kind === 'video' && video === undefined) video = s.pid;
       if (kind === 'audio' && firstAudio === undefined) firstAudio = s.pid;
       const had = this.tracks.get(s.pid);
       if (!had || had.kind !== kind) this.tracks.set(s.pid, { pid: s.pid, kind, template: undefined });
     }
     for (const pid of [...this.tracks.keys()]) if (!known.has(pid)) this.tracks.delete(pid);
-    // Only one video track is packaged: a second H.264 PID (rare) is left out.
+    // Only one video track is packaged: a second video PID (rare) is left out.
     for (const [pid, t] of this.tracks) if (t.kind === 'video' && pid !== video) this.tracks.delete(pid);
     const primary = video ?? firstAudio;
     if (primary !== this.primaryPid) {
@@ -203,7 +203,7 @@ export class LiveSegmenter {
   private onConfig(e: ConfigEvent): void {
     const t = this.tracks.get(e.pid);
     if (!t) return;
-    const template = e.codec === 'avc' ? videoTemplate(e) : audioTemplate(e);
+    const template = e.codec === 'aac' ? audioTemplate(e) : videoTemplate(e);
     if (!template) return;
     if (t.template && bytesEqual(t.template.sampleEntry, template.sampleEntry)) return;
     if (t.template) {
@@ -427,25 +427,31 @@ function buildTrack(template: Track, units: readonly Unit[], dtsEnd: number, sta
 }
 
 
-function videoTemplate(e: Extract<ConfigEvent, { codec: 'avc' }>): Track | undefined {
+/** The sample entry of a video config: `avc1` (size from the SPS) or `hvc1` (size given by the parser). */
+function videoEntry(e: Extract<ConfigEvent, { codec: 'avc' | 'hevc' }>): { type: SampleEntryType; config: Uint8Array; width: number; height: number } | undefined {
+  if (e.codec === 'hevc') return e.width > 0 && e.height > 0 ? { type: 'hvc1', config: e.hvcC, width: e.width, height: e.height } : undefined;
   const spsNal = e.config.sps[0];
   if (!spsNal) return undefined;
-  let width = 0;
-  let height = 0;
   try {
-    ({ width, height } = parseAvcSps(spsNal));
+    const { width, height } = parseAvcSps(spsNal);
+    return { type: 'avc1', config: e.avcC, width, height };
   } catch {
     return undefined;
   }
-  const sampleEntryType: SampleEntryType = 'avc1';
+}
+
+function videoTemplate(e: Extract<ConfigEvent, { codec: 'avc' | 'hevc' }>): Track | undefined {
+  const entry = videoEntry(e);
+  if (!entry) return undefined;
+  const { type, config, width, height } = entry;
   return {
     id: e.pid,
     kind: 'video',
-    sampleEntryType,
+    sampleEntryType: type,
     codecString: e.codecString,
     timescale: LIVE_TIMESCALE,
-    codecConfig: e.avcC,
-    sampleEntry: avc1SampleEntry(e.avcC, width, height),
+    codecConfig: config,
+    sampleEntry: type === 'hvc1' ? hvc1SampleEntry(config, width, height) : avc1SampleEntry(config, width, height),
     nalLengthSize: 4,
     language: 'und',
     name: '',

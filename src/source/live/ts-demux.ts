@@ -1,7 +1,7 @@
 /**
  * Live MPEG-TS demuxer (FORMATS §8.2; shaped after hls.js tsdemuxer): a packet loop with a switch on
  * the PID, pure PAT/PMT/PES parsers, explicit state for bytes carried between calls, and one
- * elementary-stream parser per codec (H.264, AAC/ADTS). Input is any split of the byte stream;
+ * elementary-stream parser per codec (H.264, H.265, AAC/ADTS). Input is any split of the byte stream;
  * output is a list of events per call: the program (track set), codec configs, video access units
  * and audio frames, with 90 kHz timestamps unwrapped past 2^33.
  *
@@ -17,9 +17,11 @@
  */
 import type { AacConfig } from '../../media/codec/aac.js';
 import type { AvcConfig } from '../../media/codec/avc.js';
-import { PAT_PID, STREAM_TYPE_AAC_ADTS, STREAM_TYPE_H264 } from '../../mux/ts/psi.js';
+import type { HevcConfig } from '../../media/codec/hevc.js';
+import { PAT_PID, STREAM_TYPE_AAC_ADTS, STREAM_TYPE_H264, STREAM_TYPE_HEVC } from '../../mux/ts/psi.js';
 import { AdtsEsParser, type AdtsOutput } from './adts-es.js';
 import { H264EsParser, pesStartsAccessUnit, type H264Output } from './h264-es.js';
+import { H265EsParser, type H265Output } from './h265-es.js';
 import { parsePes } from './pes.js';
 import { SectionAssembler, parsePat, parsePmt, sectionCrcOk, type ParsedPmt } from './psi-parse.js';
 import { TimestampUnwrapper } from './timestamps.js';
@@ -28,7 +30,7 @@ export const TS_PACKET = 188;
 const SYNC = 0x47;
 const NULL_PID = 0x1fff;
 
-export type LiveCodec = 'avc' | 'aac';
+export type LiveCodec = 'avc' | 'hevc' | 'aac';
 
 export interface LiveStreamInfo {
   readonly pid: number;
@@ -52,6 +54,17 @@ export interface ProgramEvent {
 
 export type ConfigEvent =
   | { readonly kind: 'config'; readonly pid: number; readonly codec: 'avc'; readonly config: AvcConfig; readonly avcC: Uint8Array; readonly codecString: string }
+  | {
+      readonly kind: 'config';
+      readonly pid: number;
+      readonly codec: 'hevc';
+      readonly config: HevcConfig;
+      readonly hvcC: Uint8Array;
+      readonly codecString: string;
+      /** From the SPS, conformance window applied. */
+      readonly width: number;
+      readonly height: number;
+    }
   | { readonly kind: 'config'; readonly pid: number; readonly codec: 'aac'; readonly config: AacConfig; readonly asc: Uint8Array; readonly codecString: string };
 
 export interface VideoUnit {
@@ -61,7 +74,7 @@ export interface VideoUnit {
   readonly pts: number;
   readonly dts: number;
   readonly key: boolean;
-  /** 4-byte length-prefixed NAL units; AUD, SPS and PPS removed. */
+  /** 4-byte length-prefixed NAL units; AUD and parameter sets (VPS, SPS, PPS) removed. */
   readonly data: Uint8Array;
   /** Data was lost before this unit, or the timebase changed (discontinuity_indicator). */
   readonly discontinuity: boolean;
@@ -122,6 +135,7 @@ interface EsState {
   readonly pid: number;
   readonly codec: LiveCodec;
   readonly h264: H264EsParser | null;
+  readonly h265: H265EsParser | null;
   readonly adts: AdtsEsParser | null;
   readonly unwrapper: TimestampUnwrapper;
   pes: PesAssembly | null;
@@ -140,6 +154,7 @@ type CcResult = 'ok' | 'duplicate' | 'loss';
 
 function codecOf(streamType: number): LiveCodec | null {
   if (streamType === STREAM_TYPE_H264) return 'avc';
+  if (streamType === STREAM_TYPE_HEVC) return 'hevc';
   if (streamType === STREAM_TYPE_AAC_ADTS) return 'aac';
   return null;
 }
@@ -357,6 +372,7 @@ export class TsDemuxer {
           pid: s.pid,
           codec,
           h264: codec === 'avc' ? new H264EsParser() : null,
+          h265: codec === 'hevc' ? new H265EsParser() : null,
           adts: codec === 'aac' ? new AdtsEsParser() : null,
           unwrapper: new TimestampUnwrapper(),
           pes: null,
@@ -380,6 +396,11 @@ export class TsDemuxer {
       st.h264.discard(out);
       this.emitVideo(st, out);
     }
+    if (st.h265) {
+      const out: H265Output[] = [];
+      st.h265.discard(out);
+      this.emitVideo(st, out);
+    }
     st.adts?.discard();
   }
 
@@ -387,13 +408,9 @@ export class TsDemuxer {
     if (unitStart) {
       // This packet's PES header and first bytes may show that a new access unit begins here: then
       // the one in progress is complete now (a PES of length 0 ends here too).
-      const nextStartsUnit = this.earlyUnits && st.h264 !== null && pesStartsAccessUnit(payload);
+      const nextStartsUnit = this.earlyUnits && (st.h264 !== null || st.h265 !== null) && pesStartsAccessUnit(payload);
       if (st.pes) this.completePes(st, nextStartsUnit ? 'unit' : undefined);
-      else if (nextStartsUnit) {
-        const out: H264Output[] = [];
-        st.h264!.endUnit(out);
-        this.emitVideo(st, out);
-      }
+      else if (nextStartsUnit) this.endVideoUnit(st);
       st.pes = { len: 0, expected: 0 };
     } else if (!st.pes) {
       return; // waiting for the start of a PES
@@ -434,10 +451,30 @@ export class TsDemuxer {
       st.h264.push(end === undefined ? base : { ...base, end }, out);
       st.h264.detach(); // st.buf holds the next PES from the next packet on
       this.emitVideo(st, out);
+    } else if (st.h265) {
+      const out: H265Output[] = [];
+      st.h265.push(pts === undefined ? { data: pes.payload, discontinuity } : { pts, dts: dts!, data: pes.payload, discontinuity }, out);
+      // H.265 takes only the exact early end: the next PES's first packet (no speculation on 'pes').
+      if (end === 'unit') st.h265.endUnit(out);
+      st.h265.detach(); // st.buf holds the next PES from the next packet on
+      this.emitVideo(st, out);
     } else if (st.adts) {
       const out: AdtsOutput[] = [];
       st.adts.push(pts === undefined ? { data: pes.payload, discontinuity } : { pts, data: pes.payload, discontinuity }, out);
       this.emitAudio(st, out);
+    }
+  }
+
+  /** The unit in progress is complete (the next PES begins one). */
+  private endVideoUnit(st: EsState): void {
+    if (st.h264) {
+      const out: H264Output[] = [];
+      st.h264.endUnit(out);
+      this.emitVideo(st, out);
+    } else if (st.h265) {
+      const out: H265Output[] = [];
+      st.h265.endUnit(out);
+      this.emitVideo(st, out);
     }
   }
 
@@ -448,16 +485,23 @@ export class TsDemuxer {
       st.h264.flush(out);
       this.emitVideo(st, out);
     }
+    if (st.h265) {
+      const out: H265Output[] = [];
+      st.h265.flush(out);
+      this.emitVideo(st, out);
+    }
     st.adts?.flush();
   }
 
-  private emitVideo(st: EsState, out: H264Output[]): void {
+  private emitVideo(st: EsState, out: ReadonlyArray<H264Output | H265Output>): void {
     for (const o of out) {
-      if (o.type === 'config') this.out.push({ kind: 'config', pid: st.pid, codec: 'avc', ...o.value });
-      else this.out.push({ kind: 'video', pid: st.pid, ...o.value });
+      if (o.type === 'unit') this.out.push({ kind: 'video', pid: st.pid, ...o.value });
+      else if ('avcC' in o.value) this.out.push({ kind: 'config', pid: st.pid, codec: 'avc', ...o.value });
+      else this.out.push({ kind: 'config', pid: st.pid, codec: 'hevc', ...o.value });
     }
-    this.stats.esErrors += st.h264!.errors;
-    st.h264!.errors = 0;
+    const parser = st.h264 ?? st.h265!;
+    this.stats.esErrors += parser.errors;
+    parser.errors = 0;
   }
 
   private emitAudio(st: EsState, out: AdtsOutput[]): void {
