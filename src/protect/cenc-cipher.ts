@@ -26,6 +26,13 @@
  * SIMD loops, of which ~0.16-0.2 ms is the ECB update() itself (Node: ~4 GB/s, OpenSSL alone 12).
  * protectSamples on freshly read samples: 0.57 -> 0.49 ms (video), 0.13 -> 0.10 ms (AAC).
  *
+ * Where the time goes now (test/bench/protect-profile.ts, the bench's 4 s 720p segments of 0.75 MB,
+ * medians; the key's ECB cipher is shared, key-state.ts): encryptCenc ~0.36 ms, of which the ECB
+ * update()s ~0.25-0.3 ms (Node reaches 2.5-3 GB/s where `openssl speed` does 12: every update()
+ * allocates its output one block too long and copies it into a second, exact-size buffer), the SIMD
+ * counters 0.04, the XOR 0.02, copying keystream and data in and out ~0.05. Only the last three are
+ * ours to cut, about a quarter of the cipher.
+ *
  * Samples of OWN_CIPHER protected bytes or more still get their own CTR cipher: OpenSSL does their
  * XOR in place of the copies, and the fixed cost is small against their size (1.5 MB of equal samples:
  * the windows win at 4 KB, break even at ~12 KB, lose by ~25% at 24-48 KB). Without WebAssembly SIMD
