@@ -7,8 +7,9 @@ import { buildInit, type PsshBox } from '../mux/fmp4/init.js';
 import { fragmentLayout, writeFragment, type FragmentInput } from '../mux/fmp4/fragment.js';
 import { buildTsSegment, type SampleAesKey } from '../mux/ts/segment.js';
 import { protectSamples } from '../protect/encrypt-fragment.js';
+import type { SubsampleEntries } from '../protect/ranges.js';
 import { initProtection, commonPssh } from '../protect/init-protection.js';
-import { cencIvBase, cbcsConstantIv } from '../protect/iv.js';
+import { keyedCbcsConstantIv, keyedCencIvBase } from '../protect/key-state.js';
 
 /** Common Encryption of one output of a title: the key is resolved before any byte is built. */
 export interface CencParams {
@@ -22,7 +23,7 @@ export interface CencParams {
 
 export function initSegment(track: Track, enc?: CencParams): Uint8Array {
   if (!enc) return buildInit(track);
-  const constantIv = enc.scheme === 'cbcs' ? cbcsConstantIv(enc.key) : undefined;
+  const constantIv = enc.scheme === 'cbcs' ? keyedCbcsConstantIv(enc.key) : undefined;
   return buildInit(track, { protection: initProtection(track, enc.scheme, enc.kid, constantIv, enc.pssh ?? [commonPssh([enc.kid])]) });
 }
 
@@ -56,16 +57,34 @@ export function memorySamples(data: Uint8Array): SampleReader {
   };
 }
 
-export async function fmp4Segment(path: string, cut: TrackCut, index: number, sequenceNumber: number, enc?: CencParams): Promise<Buffer> {
+/**
+ * Subsample maps kept for the samples of one source (a title): they depend on the sample bytes and
+ * the scheme only, so a repeated request under any key skips the slice-header parse. Ids are built
+ * here from the track, sample range and scheme.
+ */
+export interface SubsampleMapStore {
+  get(id: string): SubsampleEntries | undefined;
+  set(id: string, map: SubsampleEntries): void;
+}
+
+export async function fmp4Segment(path: string, cut: TrackCut, index: number, sequenceNumber: number, enc?: CencParams, maps?: SubsampleMapStore): Promise<Buffer> {
   const { track, first } = cut;
-  return fmp4Fragment(fileSamples(path), track, first[index]!, first[index + 1]!, sequenceNumber, enc);
+  return fmp4Fragment(fileSamples(path), track, first[index]!, first[index + 1]!, sequenceNumber, enc, maps);
 }
 
 /**
  * Samples [start, end) of a track as one fMP4 fragment (moof + mdat), encrypted when `enc` is given.
  * `enc.contentId` seeds the cenc IVs of sample indices start..end-1: unique per (content, key).
  */
-export async function fmp4Fragment(read: SampleReader, track: Track, start: number, end: number, sequenceNumber: number, enc?: CencParams): Promise<Buffer> {
+export async function fmp4Fragment(
+  read: SampleReader,
+  track: Track,
+  start: number,
+  end: number,
+  sequenceNumber: number,
+  enc?: CencParams,
+  maps?: SubsampleMapStore,
+): Promise<Buffer> {
   const clear: FragmentInput = { track, start, end, sequenceNumber };
   const payload = byteSize(track.samples, start, end);
   if (!enc) {
@@ -81,6 +100,8 @@ export async function fmp4Fragment(read: SampleReader, track: Track, start: numb
   const reserve = moofReserve(clear, end - start);
   const buf = Buffer.allocUnsafe(reserve + payload);
   await read(track, start, end, buf, reserve);
+  const mapId = maps && track.kind === 'video' ? `${track.id}/${start}/${end}/${enc.scheme}` : undefined;
+  const known = mapId === undefined ? undefined : maps!.get(mapId);
   const protection = protectSamples({
     track,
     start,
@@ -89,8 +110,10 @@ export async function fmp4Fragment(read: SampleReader, track: Track, start: numb
     at: reserve,
     scheme: enc.scheme,
     key: enc.key,
-    ...(enc.scheme === 'cenc' ? { ivBase: cencIvBase(enc.key, enc.contentId, track.id) } : { constantIv: cbcsConstantIv(enc.key) }),
+    ...(enc.scheme === 'cenc' ? { ivBase: keyedCencIvBase(enc.key, enc.contentId, track.id) } : { constantIv: keyedCbcsConstantIv(enc.key) }),
+    subsamples: known,
   });
+  if (mapId !== undefined && !known && protection.subsamples) maps!.set(mapId, compactMap(protection.subsamples));
   const input: FragmentInput = { ...clear, protection };
   const layout = fragmentLayout(input);
   const headerAt = reserve - layout.mdatPayloadOffset;
@@ -103,6 +126,11 @@ export async function fmp4Fragment(read: SampleReader, track: Track, start: numb
   buf.copy(out, layout.mdatPayloadOffset, reserve);
   writeFragment(out, input, layout);
   return out;
+}
+
+/** A map trimmed to its entries (protectSamples' arrays have spare room), for keeping. */
+function compactMap(m: SubsampleEntries): SubsampleEntries {
+  return { index: m.index.slice(), clearBytes: m.clearBytes.slice(), protectedBytes: m.protectedBytes.slice() };
 }
 
 /** An MPEG-TS segment; with `sampleAes`, SAMPLE-AES encrypted (key and the IV its key tag writes). */

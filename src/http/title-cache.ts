@@ -7,6 +7,8 @@ import { planSegments } from '../segment/plan.js';
 import type { SegmentPlan } from '../segment/types.js';
 import { buildPresentation, type Presentation } from '../manifest/types.js';
 import { noteTitleCache } from './request-context.js';
+import type { SubsampleEntries } from '../protect/ranges.js';
+import type { SubsampleMapStore } from './build-segment.js';
 
 /** MPEG-TS adds packet headers, PES headers, AUDs and parameter sets: about 6–8 % over the samples. */
 const TS_OVERHEAD = 1.08;
@@ -20,9 +22,31 @@ export interface Packaging {
   readonly fmp4: Presentation;
 }
 
+/**
+ * Room for a title's subsample maps, as a share of its index: a map costs ~16 bytes per video sample
+ * (a 4-byte index entry, one or two 8-byte entries), the index 29 per sample of all tracks, so half the
+ * index holds the maps of both schemes of a typical title.
+ */
+const MAPS_SHARE_OF_INDEX = 0.5;
+const MIN_MAPS_BYTES = 64 * 1024;
+
 export class Title {
   private readonly packagings = new Map<number, Packaging>();
-  constructor(readonly index: Mp4Index) {}
+  /**
+   * Subsample maps of the title's video segments (build-segment.ts), bounded in bytes. Derived from
+   * the sample bytes of this very file (same path, size and mtime as the index), never from a key:
+   * encrypted output is never kept.
+   */
+  readonly subsampleMaps: SubsampleMapStore;
+  private readonly mapsBytes: number;
+
+  constructor(readonly index: Mp4Index) {
+    this.mapsBytes = Math.max(MIN_MAPS_BYTES, Math.ceil(index.indexBytes * MAPS_SHARE_OF_INDEX));
+    this.subsampleMaps = new LRUCache<string, SubsampleEntries>({
+      maxSize: this.mapsBytes,
+      sizeCalculation: (m) => m.index.byteLength + m.clearBytes.byteLength + m.protectedBytes.byteLength + 64,
+    });
+  }
 
   packaging(segmentDuration: number): Packaging {
     let p = this.packagings.get(segmentDuration);
@@ -38,9 +62,9 @@ export class Title {
     return p;
   }
 
-  /** Approximate memory held by this entry (the sample tables dominate). */
+  /** Approximate memory held by this entry at most: the sample tables, and room for subsample maps. */
   get bytes(): number {
-    return this.index.indexBytes + 4096;
+    return this.index.indexBytes + this.mapsBytes + 4096;
   }
 }
 

@@ -150,7 +150,7 @@ export async function serveVod(ctx: Context, location: FileLocation, req: VodReq
       }
       ctx.set('Cache-Control', SEGMENT_CACHE_CONTROL);
       ctx.type = ts ? CONTENT_TYPES.ts : CONTENT_TYPES.m4s;
-      ctx.body = ts ? await protectedTsSegment(realPath, rend.cut, index, r.number, enc) : await fmp4Segment(realPath, rend.cut, index, r.number, enc);
+      ctx.body = ts ? await protectedTsSegment(realPath, rend.cut, index, r.number, enc) : await fmp4Segment(realPath, rend.cut, index, r.number, enc, title.subsampleMaps);
       return;
     }
   }

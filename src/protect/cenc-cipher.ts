@@ -26,12 +26,20 @@
  * SIMD loops, of which ~0.16-0.2 ms is the ECB update() itself (Node: ~4 GB/s, OpenSSL alone 12).
  * protectSamples on freshly read samples: 0.57 -> 0.49 ms (video), 0.13 -> 0.10 ms (AAC).
  *
+ * Where the time goes now (test/bench/protect-profile.ts, the bench's 4 s 720p segments of 0.75 MB,
+ * medians; the key's ECB cipher is shared, key-state.ts): encryptCenc ~0.36 ms, of which the ECB
+ * update()s ~0.25-0.3 ms (Node reaches 2.5-3 GB/s where `openssl speed` does 12: every update()
+ * allocates its output one block too long and copies it into a second, exact-size buffer), the SIMD
+ * counters 0.04, the XOR 0.02, copying keystream and data in and out ~0.05. Only the last three are
+ * ours to cut, about a quarter of the cipher.
+ *
  * Samples of OWN_CIPHER protected bytes or more still get their own CTR cipher: OpenSSL does their
  * XOR in place of the copies, and the fixed cost is small against their size (1.5 MB of equal samples:
  * the windows win at 4 KB, break even at ~12 KB, lose by ~25% at 24-48 KB). Without WebAssembly SIMD
  * every sample does.
  */
-import { type Cipher, type KeyObject, createCipheriv, createSecretKey } from 'node:crypto';
+import { type KeyObject, createCipheriv, createSecretKey } from 'node:crypto';
+import { sharedEcb } from './key-state.js';
 import { type SampleRanges, protectedSize } from './ranges.js';
 import { type SimdKernels, simdKernels } from './simd.js';
 
@@ -51,16 +59,17 @@ const CTR_CHUNK = 64 * 1024;
  */
 export function encryptCenc(ranges: SampleRanges, key: Uint8Array, ivs: Uint8Array, ownCipherFrom = OWN_CIPHER): void {
   const { sizes, subsamples: sub } = ranges;
-  const secret = createSecretKey(key);
+  // Only the samples with a cipher of their own need it; most segments have none.
+  let secret: KeyObject | undefined;
   const simd = simdKernels;
-  const windows = simd ? new Windows(ranges, secret, simd) : undefined;
+  const windows = simd ? new Windows(ranges, key, simd) : undefined;
   let pos = ranges.at;
   for (let k = 0; k < sizes.length; k++) {
     const size = sizes[k]!;
     const prot = protectedSize(ranges, k);
     if (prot > 0) {
       if (windows && prot < ownCipherFrom) windows.add(k, pos, prot, ivs);
-      else ownCipher(ranges, k, pos, sub ? sub.index[k]! : 0, sub ? sub.index[k + 1]! : 1, secret, ivs);
+      else ownCipher(ranges, k, pos, sub ? sub.index[k]! : 0, sub ? sub.index[k + 1]! : 1, (secret ??= createSecretKey(key)), ivs);
     }
     pos += size;
   }
@@ -93,10 +102,9 @@ function ownCipher(ranges: SampleRanges, k: number, pos: number, from: number, t
 class Windows {
   private readonly ranges: SampleRanges;
   private readonly buffer: ArrayBufferLike;
-  private readonly secret: KeyObject;
+  private readonly key: Uint8Array;
   private readonly simd: SimdKernels;
   private readonly counters: Buffer;
-  private ecb: Cipher | undefined;
   /** Bytes of the window used. */
   private used = 0;
   /** Per piece: its sample, where the sample starts in data, the span [from, to) of its keystream, its place in the window. */
@@ -106,10 +114,10 @@ class Windows {
   private readonly pieceTo: number[] = [];
   private readonly pieceAt: number[] = [];
 
-  constructor(ranges: SampleRanges, secret: KeyObject, simd: SimdKernels) {
+  constructor(ranges: SampleRanges, key: Uint8Array, simd: SimdKernels) {
     this.ranges = ranges;
     this.buffer = ranges.data.buffer;
-    this.secret = secret;
+    this.key = key;
     this.simd = simd;
     this.counters = Buffer.from(simd.memory.buffer, simd.memory.byteOffset + COUNTERS_AT, WINDOW);
   }
@@ -140,8 +148,8 @@ class Windows {
     if (this.used === 0) return;
     const memory = this.simd.memory;
     this.move(true);
-    this.ecb ??= createCipheriv('aes-128-ecb', this.secret, null).setAutoPadding(false);
-    memory.set(this.ecb.update(this.counters.subarray(0, this.used)), KEYSTREAM_AT);
+    // The key's one ECB cipher (key-state.ts): counter blocks are whole blocks, so it keeps no state.
+    memory.set(sharedEcb(this.key).update(this.counters.subarray(0, this.used)), KEYSTREAM_AT);
     this.simd.xor(DATA_AT, KEYSTREAM_AT, this.used);
     this.move(false);
     this.used = 0;

@@ -11,7 +11,7 @@ import type { FragmentProtection } from '../mux/fmp4/fragment.js';
 import { encryptCbcs } from './cbcs-cipher.js';
 import { encryptCenc } from './cenc-cipher.js';
 import { writeSampleIv } from './iv.js';
-import type { SampleRanges } from './ranges.js';
+import type { SampleRanges, SubsampleEntries } from './ranges.js';
 import { sliceHeaderScanner } from './slice-headers.js';
 import { SubsampleMap, sampleSubsamples } from './subsamples.js';
 import { type CencScheme, encryptionError, maxSubsamples, schemeParams } from './types.js';
@@ -31,9 +31,21 @@ export interface ProtectInput {
   readonly ivBase?: Uint8Array | undefined;
   /** cbcs: the 16-byte constant IV written in tenc (cbcsConstantIv). */
   readonly constantIv?: Uint8Array | undefined;
+  /**
+   * Video: the subsample map these very samples got under this scheme before (the `subsamples` of an
+   * earlier result), to skip the NAL walk and slice-header parse. It depends on the sample bytes and
+   * the scheme only, never on the key. Checked against the sample sizes (and cenc's 16-byte rule)
+   * before anything is encrypted.
+   */
+  readonly subsamples?: SubsampleEntries | undefined;
 }
 
-export function protectSamples(input: ProtectInput): FragmentProtection {
+export interface ProtectResult extends FragmentProtection {
+  /** Video: the map used, to hand back as ProtectInput.subsamples for the same samples and scheme. */
+  readonly subsamples?: SubsampleEntries | undefined;
+}
+
+export function protectSamples(input: ProtectInput): ProtectResult {
   const { track, start, end, data, at, scheme, key } = input;
   const s = track.samples;
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > s.count || start >= end) {
@@ -50,20 +62,23 @@ export function protectSamples(input: ProtectInput): FragmentProtection {
   const n = end - start;
 
   // Step 1: the maps (video: by NAL units and slice headers; audio: whole samples, no map).
-  let map: SubsampleMap | undefined;
+  let subsamples: SubsampleEntries | undefined;
   if (track.kind === 'video') {
-    map = new SubsampleMap(n);
-    const scanner = sliceHeaderScanner(track);
     const limit = maxSubsamples(params.perSampleIvSize);
-    let pos = at;
-    for (let k = 0; k < n; k++) {
-      sampleSubsamples(data, pos, pos + sizes[k]!, scanner, scheme, limit, map);
-      pos += sizes[k]!;
+    if (input.subsamples) {
+      checkGivenMap(input.subsamples, sizes, scheme, limit);
+      subsamples = input.subsamples;
+    } else {
+      const map = new SubsampleMap(n);
+      const scanner = sliceHeaderScanner(track);
+      let pos = at;
+      for (let k = 0; k < n; k++) {
+        sampleSubsamples(data, pos, pos + sizes[k]!, scanner, scheme, limit, map);
+        pos += sizes[k]!;
+      }
+      subsamples = { index: map.index, clearBytes: map.clearBytes.subarray(0, map.count), protectedBytes: map.protectedBytes.subarray(0, map.count) };
     }
   }
-  const subsamples = map
-    ? { index: map.index, clearBytes: map.clearBytes.subarray(0, map.count), protectedBytes: map.protectedBytes.subarray(0, map.count) }
-    : undefined;
   const ranges: SampleRanges = { data, at, sizes, subsamples };
 
   // Step 2: the cipher.
@@ -73,10 +88,34 @@ export function protectSamples(input: ProtectInput): FragmentProtection {
     const ivs = new Uint8Array(8 * n);
     for (let k = 0; k < n; k++) writeSampleIv(base, start + k, ivs, 8 * k);
     encryptCenc(ranges, key, ivs);
-    return { perSampleIvSize: 8, ivs, ...subsampleFields(subsamples) };
+    return { perSampleIvSize: 8, ivs, subsamples, ...subsampleFields(subsamples) };
   }
   encryptCbcs(ranges, key, params.constantIv!, params);
-  return { perSampleIvSize: 0, ...subsampleFields(subsamples) };
+  return { perSampleIvSize: 0, subsamples, ...subsampleFields(subsamples) };
+}
+
+/**
+ * A map from elsewhere must describe exactly these samples under this scheme: a map of other samples
+ * would encrypt the wrong bytes (and leave slice headers or whole NALs unprotected) before the writer's
+ * own check could refuse it.
+ */
+function checkGivenMap(m: SubsampleEntries, sizes: Uint32Array, scheme: CencScheme, limit: number): void {
+  const n = sizes.length;
+  if (m.index.length !== n + 1 || m.index[0] !== 0 || m.index[n] !== m.clearBytes.length || m.clearBytes.length !== m.protectedBytes.length) {
+    throw encryptionError(`the given subsample map is for ${m.index.length - 1} samples, not ${n}`);
+  }
+  for (let k = 0; k < n; k++) {
+    const from = m.index[k]!;
+    const to = m.index[k + 1]!;
+    if (to < from || to - from > limit) throw encryptionError(`the given subsample map has ${to - from} entries for sample ${k}`);
+    let sum = 0;
+    for (let j = from; j < to; j++) {
+      const prot = m.protectedBytes[j]!;
+      if (scheme === 'cenc' && prot % 16 !== 0) throw encryptionError('the given subsample map is not a cenc one');
+      sum += m.clearBytes[j]! + prot;
+    }
+    if (sum !== sizes[k]) throw encryptionError(`the given subsample map covers ${sum} bytes of sample ${k}, which has ${sizes[k]}`);
+  }
 }
 
 function subsampleFields(sub: SampleRanges['subsamples']): Partial<FragmentProtection> {

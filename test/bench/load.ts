@@ -82,6 +82,15 @@ const GB = 1e9;
 const WARMUP_BUDGET_S = 60;
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/** BENCH_VARIANTS=dash,dash-cenc measures only those (default: all of VARIANTS, in their order). */
+function selectedVariants(): readonly Variant[] {
+  const names = process.env['BENCH_VARIANTS']?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (!names?.length) return VARIANTS;
+  const unknown = names.filter((n) => !VARIANTS.some((v) => v.name === n));
+  if (unknown.length) throw new Error(`BENCH_VARIANTS: no variant ${unknown.join(', ')} (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
+  return VARIANTS.filter((v) => names.includes(v.name));
+}
+
 function timedGet(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -295,7 +304,7 @@ export async function runLoadBench(media: BenchMedia, opts: LoadOptions, log: (l
       // sizes say how many bytes each requested segment had to read.
       const cached = await server.state.titles.get(await realpath(media.path));
       const variants: VariantResult[] = [];
-      for (const v of VARIANTS) {
+      for (const v of selectedVariants()) {
         const location = server.state.config.files.find((f) => f.name === v.location);
         if (!location) throw new Error(`variant ${v.name}: no location ${v.location} in the bench config`);
         const p = cached.packaging(location.segmentDuration).fmp4;

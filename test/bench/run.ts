@@ -4,7 +4,8 @@
  * test-results/bench.json. Numbers are printed, never asserted: they are only comparable as ratios
  * measured in the same run on the same machine.
  * Knobs: BENCH_SECONDS (per variant, default 10), BENCH_CONCURRENCY (default 8), BENCH_INGEST_* (see
- * ingest.ts; BENCH_INGEST_CHANNELS=none BENCH_INGEST_DVR=none leaves ingest out).
+ * ingest.ts; BENCH_INGEST_CHANNELS=none BENCH_INGEST_DVR=none leaves ingest out), BENCH_VARIANTS (a comma-separated
+ * subset of variants.ts's names, e.g. dash,dash-cenc,dash-cbcs,hls-fmp4,hls-cbcs).
  * `npm run bench -- ingest`: the live-ingest bench alone (writes test-results/bench-ingest.json).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
