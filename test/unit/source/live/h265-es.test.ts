@@ -212,6 +212,33 @@ describe('H265EsParser vs ffmpeg', () => {
     expect(d.stats.esErrors).toBe(0);
   });
 
+  it('hands a unit out at the first packet of the next video PES, with the bytes the old rule gives', () => {
+    const videoPid = ((): number => {
+      const d = new TsDemuxer();
+      const p = d.push(ts).find((e) => e.kind === 'program');
+      return p?.kind === 'program' ? p.streams[0]!.pid : -1;
+    })();
+    const early = new TsDemuxer();
+    const late = new TsDemuxer({ earlyUnits: false });
+    const emittedAt: number[] = [];
+    const starts: number[] = [];
+    const earlyUnits: string[] = [];
+    const lateUnits: string[] = [];
+    const key = (e: DemuxEvent): string => (e.kind === 'video' ? `${e.pts}/${e.dts}/${e.key}/${Buffer.from(e.data).toString('base64')}` : '');
+    for (let i = 0, at = 0; at < ts.length; i++, at += 188) {
+      const packet = ts.subarray(at, at + 188);
+      if ((((packet[1]! & 0x1f) << 8) | packet[2]!) === videoPid && packet[1]! & 0x40) starts.push(i);
+      for (const e of early.push(packet)) if (e.kind === 'video') (emittedAt.push(i), earlyUnits.push(key(e)));
+      for (const e of late.push(packet)) if (e.kind === 'video') lateUnits.push(key(e));
+    }
+    for (const e of early.flush()) if (e.kind === 'video') earlyUnits.push(key(e));
+    for (const e of late.flush()) if (e.kind === 'video') lateUnits.push(key(e));
+    expect(earlyUnits).toEqual(lateUnits);
+    expect(earlyUnits).toHaveLength(75);
+    // Unit k is complete when PES k + 1 begins (one access unit per PES, as ffmpeg writes them).
+    expect(emittedAt).toEqual(starts.slice(1));
+  });
+
   it('after a loss, outputs what it has and marks the next unit as a discontinuity', () => {
     const parser = new H265EsParser();
     const o: H265Output[] = [];
