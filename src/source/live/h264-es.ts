@@ -24,6 +24,7 @@
  */
 import { avcCodecString, type AvcConfig } from '../../media/codec/avc.js';
 import { RbspReader } from '../../media/codec/bit-reader.js';
+import { AccessUnitAssembler, sameBytes, type VideoAccessUnit, type VideoEsOutput, type VideoPes } from './access-units.js';
 
 const NAL_SLICE = 1;
 const NAL_IDR = 5;
@@ -33,14 +34,7 @@ const NAL_PPS = 8;
 const NAL_AUD = 9;
 const START_CODE_3 = Buffer.from([0, 0, 1]);
 
-export interface H264AccessUnit {
-  readonly pts: number;
-  readonly dts: number;
-  readonly key: boolean;
-  /** Length-prefixed (4 bytes) NAL units. */
-  readonly data: Uint8Array;
-  readonly discontinuity: boolean;
-}
+export type H264AccessUnit = VideoAccessUnit;
 
 export interface H264Config {
   readonly config: AvcConfig;
@@ -49,17 +43,8 @@ export interface H264Config {
   readonly codecString: string;
 }
 
-export interface H264Pes {
-  readonly pts?: number;
-  readonly dts?: number;
-  readonly data: Uint8Array;
-  readonly discontinuity: boolean;
-  /**
-   * What is known of the end of this PES (see the header comment): 'unit' the next PES begins an
-   * access unit; 'pes' this PES is complete (by its length), the next one unseen; absent: nothing.
-   */
-  readonly end?: 'unit' | 'pes';
-}
+/** `end`: what is known of the end of this PES (see the header comment). */
+export type H264Pes = VideoPes;
 
 /**
  * Whether a PES beginning with `p` (the payload of its first TS packet) starts a new access unit by
@@ -79,7 +64,7 @@ export function pesStartsAccessUnit(p: Uint8Array): boolean {
   return h + 5 <= p.length && p[h + 2] === 0 && p[h + 3] === 1 && p[h + 4] !== 0;
 }
 
-export type H264Output = { type: 'config'; value: H264Config } | { type: 'unit'; value: H264AccessUnit };
+export type H264Output = VideoEsOutput<H264Config>;
 
 /**
  * The NAL units of an Annex B buffer (views, trailing zero bytes trimmed); `lead` holds the bytes
@@ -180,21 +165,6 @@ export function buildAvcC(sps: readonly Uint8Array[], pps: readonly Uint8Array[]
   return out;
 }
 
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
-  if (!a || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-interface PendingUnit {
-  pts: number;
-  dts: number;
-  nals: Uint8Array[];
-  hasVcl: boolean;
-  key: boolean;
-  discontinuity: boolean;
-}
-
 /** PES in a row that began an access unit before a PES end (by length) is taken for a unit end. */
 const ALIGNED_RUN = 2;
 
@@ -209,14 +179,10 @@ function isBoundaryAfterSlice(nal: Uint8Array): boolean {
  * the next PES is known to begin one, or at the end of its PES when the stream is aligned (see the
  * header comment), or on flush.
  */
-export class H264EsParser {
+export class H264EsParser extends AccessUnitAssembler<H264Config> {
   private readonly sps = new Map<number, Uint8Array>();
   private readonly pps = new Map<number, Uint8Array>();
   private paramsChanged = false;
-  private current: PendingUnit | null = null;
-  private pendingDiscontinuity = false;
-  private lastPts: number | undefined;
-  private lastDts: number | undefined;
   /** PES in a row that began an access unit. */
   private alignedRun = 0;
   /** A PES holding a key frame was followed by one that began an access unit: key frames fit a PES. */
@@ -228,17 +194,8 @@ export class H264EsParser {
   private speculated = false;
   /** Dropping NAL units that continue a unit already output, until the next boundary. */
   private skipping = false;
-  /** Parameter sets or slices that could not be read (and continuations of a unit output too early). */
-  errors = 0;
-
-  /**
-   * Data was lost after the last PES pushed: the unit built from whole PES packets so far is output
-   * (it was only waiting for the next unit to start), and the next unit is marked as a discontinuity.
-   */
-  discard(out: H264Output[]): void {
-    this.emit(out);
-    this.current = null;
-    this.pendingDiscontinuity = true;
+  override discard(out: H264Output[]): void {
+    super.discard(out);
     // What was lost may have been the continuation of a unit output at its PES end: nothing to drop.
     this.speculated = false;
     this.skipping = false;
@@ -266,14 +223,7 @@ export class H264EsParser {
     }
     this.previousPesKey = false;
     if (this.skipping && pes.pts !== undefined) this.skipping = false; // its first NAL unit is a boundary
-    if (lead.length > 0 && !this.skipping && this.current && this.current.nals.length > 0) {
-      // A NAL unit that continued into this PES (no start code at its head).
-      const last = this.current.nals.pop()!;
-      const joined = new Uint8Array(last.length + lead.length);
-      joined.set(last);
-      joined.set(lead, last.length);
-      this.current.nals.push(joined);
-    }
+    if (!this.skipping) this.continueLastNal(lead);
     let first = pes.pts !== undefined;
     for (const nal of nals) {
       if (this.skipping) {
@@ -311,54 +261,10 @@ export class H264EsParser {
     }
   }
 
-  /** The next PES is known to begin an access unit (pesStartsAccessUnit): the one in progress is complete. */
-  endUnit(out: H264Output[]): void {
-    this.emit(out);
-  }
-
-  /** Copies what the unit in progress still holds of the PES last pushed, so that its buffer may be reused. */
-  detach(): void {
-    const u = this.current;
-    if (u) for (let i = 0; i < u.nals.length; i++) u.nals[i] = u.nals[i]!.slice();
-  }
-
-  flush(out: H264Output[]): void {
-    this.emit(out);
-    this.current = null;
-  }
-
-  private startUnit(pes: H264Pes | undefined, out: H264Output[]): void {
-    // A unit without a slice (only SEI before a lost slice, say) is dropped by emit().
-    this.emit(out);
-    const pts = pes?.pts ?? this.lastPts ?? 0;
-    const dts = pes?.pts !== undefined ? (pes.dts ?? pes.pts) : (this.lastDts ?? pts);
-    this.current = { pts, dts, nals: [], hasVcl: false, key: false, discontinuity: this.pendingDiscontinuity };
-    this.pendingDiscontinuity = false;
-  }
-
-  private emit(out: H264Output[]): void {
-    const u = this.current;
-    if (!u || !u.hasVcl) return;
-    if (this.paramsChanged && this.sps.size > 0 && this.pps.size > 0) {
-      this.paramsChanged = false;
-      out.push({ type: 'config', value: this.config() });
-    }
-    let size = 0;
-    for (const n of u.nals) size += 4 + n.length;
-    const data = new Uint8Array(size);
-    let p = 0;
-    for (const n of u.nals) {
-      data[p] = n.length >>> 24;
-      data[p + 1] = (n.length >> 16) & 0xff;
-      data[p + 2] = (n.length >> 8) & 0xff;
-      data[p + 3] = n.length & 0xff;
-      data.set(n, p + 4);
-      p += 4 + n.length;
-    }
-    this.lastPts = u.pts;
-    this.lastDts = u.dts;
-    this.current = null;
-    out.push({ type: 'unit', value: { pts: u.pts, dts: u.dts, key: u.key, data, discontinuity: u.discontinuity } });
+  protected takeConfig(): H264Config | undefined {
+    if (!this.paramsChanged || this.sps.size === 0 || this.pps.size === 0) return undefined;
+    this.paramsChanged = false;
+    return this.config();
   }
 
   private keepSps(nal: Uint8Array): void {

@@ -9,8 +9,8 @@
  */
 import { buildHvcC, hevcCodecString, parseHvcC, type HevcConfig } from '../../media/codec/hevc.js';
 import { parseHevcPps, parseHevcSps, type HevcSps } from '../../media/codec/hevc-parameter-sets.js';
-import { splitAnnexB, type H264AccessUnit, type H264Pes } from './h264-es.js';
-import { lengthPrefixed, sameBytes } from './nal-sample.js';
+import { splitAnnexB } from './h264-es.js';
+import { AccessUnitAssembler, sameBytes, type VideoAccessUnit, type VideoEsOutput, type VideoPes } from './access-units.js';
 
 const NAL_VPS = 32;
 const NAL_SPS = 33;
@@ -22,9 +22,9 @@ const NAL_IRAP_LAST = 23;
 /** nal_unit_type below 32 is a VCL NAL unit (slice segment or reserved VCL type). */
 const NAL_FIRST_NON_VCL = 32;
 
-/** Same shape as H.264's: the demuxer treats both alike. */
-export type H265AccessUnit = H264AccessUnit;
-export type H265Pes = H264Pes;
+/** Same shapes as H.264's: the demuxer treats both alike. */
+export type H265AccessUnit = VideoAccessUnit;
+export type H265Pes = VideoPes;
 
 export interface H265Config {
   /** Parsed from `hvcC` (its parameter sets are views into it). */
@@ -37,7 +37,7 @@ export interface H265Config {
   readonly height: number;
 }
 
-export type H265Output = { type: 'config'; value: H265Config } | { type: 'unit'; value: H265AccessUnit };
+export type H265Output = VideoEsOutput<H265Config>;
 
 function nalType(nal: Uint8Array): number {
   return (nal[0]! >> 1) & 0x3f;
@@ -57,53 +57,21 @@ function startsUnitAfterVcl(type: number): boolean {
   );
 }
 
-interface PendingUnit {
-  pts: number;
-  dts: number;
-  nals: Uint8Array[];
-  hasVcl: boolean;
-  key: boolean;
-  discontinuity: boolean;
-}
-
 /**
  * One H.265 stream. Feed whole PES payloads; an access unit is output once the next one starts, once
  * the demuxer sees that the next PES begins one (endUnit), or on flush. Views of a PES are kept only
  * until push() returns if the caller detach()es.
  */
-export class H265EsParser {
+export class H265EsParser extends AccessUnitAssembler<H265Config> {
   private readonly vps = new Map<number, Uint8Array>();
   private readonly sps = new Map<number, { nal: Uint8Array; info: HevcSps }>();
   private readonly pps = new Map<number, Uint8Array>();
   private paramsChanged = false;
-  private current: PendingUnit | null = null;
-  private pendingDiscontinuity = false;
-  private lastPts: number | undefined;
-  private lastDts: number | undefined;
-  /** Parameter sets that could not be read, NAL units too short for their header. */
-  errors = 0;
-
-  /**
-   * Data was lost after the last PES pushed: the unit built from whole PES packets so far is output
-   * (it was only waiting for the next unit to start), and the next unit is marked as a discontinuity.
-   */
-  discard(out: H265Output[]): void {
-    this.emit(out);
-    this.current = null;
-    this.pendingDiscontinuity = true;
-  }
 
   push(pes: H265Pes, out: H265Output[]): void {
     if (pes.discontinuity) this.pendingDiscontinuity = true;
     const { lead, nals } = splitAnnexB(pes.data);
-    if (lead.length > 0 && this.current && this.current.nals.length > 0) {
-      // A NAL unit that continued into this PES (no start code at its head).
-      const last = this.current.nals.pop()!;
-      const joined = new Uint8Array(last.length + lead.length);
-      joined.set(last);
-      joined.set(lead, last.length);
-      this.current.nals.push(joined);
-    }
+    this.continueLastNal(lead);
     let first = pes.pts !== undefined;
     for (const nal of nals) {
       if (nal.length < 2) {
@@ -136,46 +104,10 @@ export class H265EsParser {
     }
   }
 
-  /**
-   * The next PES is known to begin an access unit (ts-demux.ts checks its first packet with
-   * pesStartsAccessUnit, as for H.264): the one in progress is complete, output it now rather than
-   * when that PES has arrived.
-   */
-  endUnit(out: H265Output[]): void {
-    this.emit(out);
-  }
-
-  /** Copies what the unit in progress still holds of the PES last pushed, so that its buffer may be reused. */
-  detach(): void {
-    const u = this.current;
-    if (u) for (let i = 0; i < u.nals.length; i++) u.nals[i] = u.nals[i]!.slice();
-  }
-
-  flush(out: H265Output[]): void {
-    this.emit(out);
-    this.current = null;
-  }
-
-  private startUnit(pes: H265Pes | undefined, out: H265Output[]): void {
-    // A unit without a slice (only SEI before a lost slice, say) is dropped by emit().
-    this.emit(out);
-    const pts = pes?.pts ?? this.lastPts ?? 0;
-    const dts = pes?.pts !== undefined ? (pes.dts ?? pes.pts) : (this.lastDts ?? pts);
-    this.current = { pts, dts, nals: [], hasVcl: false, key: false, discontinuity: this.pendingDiscontinuity };
-    this.pendingDiscontinuity = false;
-  }
-
-  private emit(out: H265Output[]): void {
-    const u = this.current;
-    if (!u || !u.hasVcl) return;
-    if (this.paramsChanged && this.vps.size > 0 && this.sps.size > 0 && this.pps.size > 0) {
-      this.paramsChanged = false;
-      out.push({ type: 'config', value: this.config() });
-    }
-    this.lastPts = u.pts;
-    this.lastDts = u.dts;
-    this.current = null;
-    out.push({ type: 'unit', value: { pts: u.pts, dts: u.dts, key: u.key, data: lengthPrefixed(u.nals), discontinuity: u.discontinuity } });
+  protected takeConfig(): H265Config | undefined {
+    if (!this.paramsChanged || this.vps.size === 0 || this.sps.size === 0 || this.pps.size === 0) return undefined;
+    this.paramsChanged = false;
+    return this.config();
   }
 
   private keepVps(nal: Uint8Array): void {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAudioSpecificConfig } from '../../../../src/media/codec/aac.js';
 import { crc32Mpeg } from '../../../../src/mux/ts/crc32.js';
 import { TS_WRAP } from '../../../../src/source/live/timestamps.js';
+import { ffprobeBytes } from '../../../helpers/ffmpeg.js';
 import { TsDemuxer, type AudioUnit, type ConfigEvent, type DemuxEvent, type ProgramEvent, type VideoUnit } from '../../../../src/source/live/ts-demux.js';
 
 function run(cmd: string, args: string[]): string {
@@ -20,15 +21,6 @@ function run(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-/** ffprobe's hexdump (`-show_data`) back to bytes. */
-function hexdump(text: string): Buffer {
-  const hex = text
-    .split('\n')
-    .filter((l) => l.length > 10)
-    .map((l) => l.slice(10, 49).replace(/ /g, ''))
-    .join('');
-  return Buffer.from(hex, 'hex');
-}
 
 /** Annex B access unit -> 4-byte length-prefixed NALs without AUD/SPS/PPS (what the demuxer outputs). */
 function annexbToSample(b: Buffer): Buffer {
@@ -64,7 +56,7 @@ function probe(file: string, stream: 'v' | 'a', withData: boolean): Probed[] {
     dts: Number(p['dts']),
     size: Number(p['size']),
     key: String(p['flags']).includes('K'),
-    ...(withData ? { data: hexdump(String(p['data'])) } : {}),
+    ...(withData ? { data: ffprobeBytes(String(p['data'])) } : {}),
   }));
 }
 
@@ -153,7 +145,7 @@ describe('TsDemuxer vs ffprobe', () => {
     const mp4 = join(dir, 'v.mp4');
     run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v', '-c', 'copy', '-f', 'mp4', mp4]);
     const vs = (JSON.parse(run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_streams', '-show_data', '-of', 'json', mp4])) as { streams: Array<Record<string, string>> }).streams;
-    avcC = hexdump(vs[0]!['extradata']!);
+    avcC = ffprobeBytes(vs[0]!['extradata']!);
     clean = demux(ts, datagrams).events;
     const prog = programs(clean)[0]!;
     vpid = prog.streams.find((s) => s.codec === 'avc')!.pid;
