@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAudioSpecificConfig } from '../../../../src/media/codec/aac.js';
+import { parseAvcSps } from '../../../../src/media/codec/avc-parameter-sets.js';
 import { crc32Mpeg } from '../../../../src/mux/ts/crc32.js';
 import { TS_WRAP } from '../../../../src/source/live/timestamps.js';
 import { ffprobeBytes } from '../../../helpers/ffmpeg.js';
@@ -20,7 +21,6 @@ function run(cmd: string, args: string[]): string {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }
-
 
 /** Annex B access unit -> 4-byte length-prefixed NALs without AUD/SPS/PPS (what the demuxer outputs). */
 function annexbToSample(b: Buffer): Buffer {
@@ -330,5 +330,52 @@ describe('TsDemuxer vs ffprobe', () => {
   it('honours a program selection that is not in the PAT (nothing demuxed)', () => {
     const { events } = demux(ts, datagrams, { program: 77 });
     expect(events).toEqual([]);
+  });
+});
+
+describe('TsDemuxer on an MPTS (two programs)', () => {
+  let dir: string;
+  let file: string;
+  let ts: Uint8Array;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ts-demux-mpts-'));
+    file = join(dir, 'mpts.ts');
+    // Program 1: 320x240 pictures; program 2: 256x144 bars; each with its own AAC PID.
+    run('ffmpeg', [
+      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'smptebars=size=256x144:rate=25',
+      '-f', 'lavfi', '-i', 'sine=f=440:r=48000', '-t', '2', '-map', '0:v', '-map', '2:a', '-map', '1:v', '-map', '2:a',
+      '-c:v', 'libx264', '-g', '25', '-c:a', 'aac', '-program', 'program_num=1:st=0:st=1', '-program', 'program_num=7:st=2:st=3',
+      '-f', 'mpegts', file,
+    ]);
+    ts = new Uint8Array(readFileSync(file));
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** ffprobe's packets of one program's video (`p:N:v`): PTS, DTS and sizes in decode order. */
+  function programVideo(program: number): Array<[number, number]> {
+    const j = JSON.parse(run('ffprobe', ['-v', 'error', '-select_streams', `p:${program}:v`, '-show_entries', 'packet=pts,dts', '-of', 'json', file])) as {
+      packets: Array<Record<string, string>>;
+    };
+    return j.packets.map((p) => [Number(p['pts']), Number(p['dts'])]);
+  }
+
+  it('takes the program named by program= and only its PIDs; the first program without it', () => {
+    for (const [opts, program, width] of [[{ program: 7 }, 7, 256], [undefined, 1, 320]] as const) {
+      const { events } = demux(ts, datagrams, opts);
+      const p = programs(events);
+      expect(p.map((x) => x.program)).toEqual([program]);
+      const pids = new Set(p[0]!.streams.map((st) => st.pid));
+      expect(pids.size).toBe(2);
+      for (const e of events) if (e.kind !== 'program') expect(pids.has(e.pid), `${e.kind} on PID ${e.pid}`).toBe(true);
+      const avc = configs(events).find((c) => c.codec === 'avc');
+      expect(avc?.codec === 'avc' && parseAvcSps(avc.config.sps[0]!).width).toBe(width);
+      const v = video(events);
+      expect(v.map((u) => [u.pts, u.dts])).toEqual(programVideo(program));
+      expect(audio(events).length).toBeGreaterThan(80);
+    }
   });
 });
