@@ -172,3 +172,30 @@ describe('protected live HEVC stream (drm local, clearkey, a new key every 2 seg
     expect((await getBytes(`${server.url}/saes/hls/${VIDEO}/${n}.m4s`)).length).toBeGreaterThan(0);
   });
 });
+
+describe('live HEVC with a DVR archive', () => {
+  it('archives hvc1 segments and serves them after a restart, decoding to the source frames', async () => {
+    const source = await makeLiveTs(SOURCE);
+    const port = await freeUdpPort();
+    const config = streamBlock({ name: 'rec', port, extra: [`dvr ${res.scratch.dir}/dvr-hevc 1h`] });
+    const first = await res.server(config);
+    const pacer = await res.pace(source, { port, speed: 4 });
+    await waitForSegments(first.url, 'rec', 5);
+    await pacer.stop();
+    await first.stop();
+    // A new server: nothing in memory, every segment comes from the archive.
+    const second = await res.server(config);
+    const live = await mediaPlaylist(`${second.url}/rec/ts/${VIDEO}.m3u8`);
+    expect(live.segments.length).toBeGreaterThanOrEqual(5);
+    const numbers = live.segments.map((s) => s.number);
+    for (const [variant, ext] of [['ts', 'ts'], ['hls', 'm4s']] as const) {
+      const pl = await mediaPlaylist(`${second.url}/rec/${variant}/${VIDEO}.m3u8`);
+      expect(pl.segments.map((s) => s.number)).toEqual(numbers);
+      const urls = [...(pl.segments[0]!.mapUrl ? [pl.segments[0]!.mapUrl] : []), ...pl.segments.map((s) => s.url)];
+      expect(urls.at(-1)).toMatch(new RegExp(`\\.${ext}$`));
+      const file = await res.scratch.concat(`archived.${ext === 'ts' ? 'ts' : 'mp4'}`, urls);
+      expect(await decodeErrors(file)).toBe('');
+      expectSourceFrames(await videoHashes(file), await sourceHashes(source));
+    }
+  }, 90_000);
+});
