@@ -201,8 +201,10 @@ export class Operator {
       this.instrumented.add(provider);
       const getKey = provider.getKey.bind(provider);
       provider.getKey = async (kid, ctx) => {
-        const before = keyStats(p)?.misses ?? 0;
-        const failedBefore = keyStats(p)?.failures ?? 0;
+        // One snapshot: stats() builds an object, and this runs on every segment request of a protected title.
+        const s0 = keyStats(p);
+        const before = s0?.misses ?? 0;
+        const failedBefore = s0?.failures ?? 0;
         const t0 = performance.now();
         try {
           return await getKey(kid, ctx);

@@ -7,6 +7,7 @@ import { resolveInside } from '../source/safe-path.js';
 import { kidEquals, kidToUuid } from '../keys/kid.js';
 import { dashMultiDrmProtection, fairplayUri, hlsMultiDrmLines, initPsshBoxes, DASH_PROTECTION_NAMESPACES, type DrmSignallingInput } from '../protect/signalling.js';
 import type { DrmData, DrmSystemName } from '../keys/provider.js';
+import type { PsshBox } from '../mux/fmp4/init.js';
 import { fmp4Segment, initSegment, tsSegment, type CencParams } from './build-segment.js';
 import type { LocationProtection } from './protection.js';
 import { authorizePlaylist, isOpen, TOKEN_PARAM, type AccessDeps } from './access.js';
@@ -260,8 +261,16 @@ export async function encryptionFor(
     return { scheme: protection.scheme('hls'), ...common, tsMethod, tag: tsMethod };
   }
   const scheme = protection.scheme(output);
-  const pssh = initPsshBoxes({ scheme, ...common });
-  return { scheme, ...common, pssh, tag: scheme };
+  // Only an init segment carries pssh boxes; a segment request (nearly all of them) never reads them.
+  let pssh: readonly PsshBox[] | undefined;
+  return {
+    scheme,
+    ...common,
+    get pssh(): readonly PsshBox[] {
+      return (pssh ??= initPsshBoxes({ scheme, ...common }));
+    },
+    tag: scheme,
+  };
 }
 
 export function signallingOf(e: Encryption): DrmSignallingInput {

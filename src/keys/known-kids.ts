@@ -38,6 +38,9 @@ export class KnownKids {
   add(kid: Uint8Array, location: string, mediaPath?: string): string | undefined {
     const hex = kidToHex(kid);
     const before = this.byKid.get(hex);
+    // Every segment request of a protected title lands here: when nothing changes, the get() above has
+    // already refreshed its recency and there is nothing to rebuild.
+    if (before !== undefined && before.location === location && before.mediaPath === mediaPath) return undefined;
     const also = new Set(before ? [...(before.alsoIn ?? []), before.location] : []);
     also.delete(location);
     this.byKid.set(hex, {

@@ -16,6 +16,7 @@ import type { Rendition } from '../../src/manifest/types.js';
 import type { LoadJob, LoadResult } from './load-client.js';
 import type { BenchMedia } from './media.js';
 import { REPO_ROOT, tsxArgs } from './proc.js';
+import { ServerProfile, type GcPauses } from './server-profile.js';
 import { counters, memory, type Counters, type MemorySnapshot } from './server-stats.js';
 import { planUrls, type UrlPlanOptions } from './url-plan.js';
 import { benchConfig, expand, LOCATIONS, VARIANTS, type Variant } from './variants.js';
@@ -60,6 +61,8 @@ export interface VariantResult {
   readonly storageReadBytes: number | null;
   readonly memoryBefore: MemorySnapshot;
   readonly memoryAfter: MemorySnapshot;
+  /** With BENCH_CPU_PROF: the main thread's GC pauses over the timed load. */
+  readonly gc?: GcPauses;
 }
 
 export interface LoadBenchResult {
@@ -81,6 +84,21 @@ const MB = 1e6;
 const GB = 1e9;
 const WARMUP_BUDGET_S = 60;
 const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * BENCH_CPU_PROF=DIR: a V8 CPU profile of the server (this process) per variant, over the timed load
+ * only, written to DIR/<variant>.cpuprofile (open in Chrome DevTools, or summarise with
+ * test/bench/profile-summary.ts). The sampling slows the server: compare profiles with each other,
+ * not their run's s/GB with a run without it. BENCH_CPU_PROF_US sets the sampling interval (default 200).
+ */
+const PROFILE_DIR = process.env['BENCH_CPU_PROF'] || undefined;
+const PROFILE_US = Number(process.env['BENCH_CPU_PROF_US'] ?? 200);
+
+/**
+ * BENCH_TRACKS=audio or video: only that kind's segments (audio ~64 KB, video ~0.75 MB), to split a
+ * variant's cost into per request and per byte. Default: both, interleaved.
+ */
+const TRACKS = process.env['BENCH_TRACKS'] || undefined;
 
 /** BENCH_VARIANTS=dash,dash-cenc measures only those (default: all of VARIANTS, in their order). */
 function selectedVariants(): readonly Variant[] {
@@ -134,7 +152,7 @@ interface ClientRun {
 }
 
 /** Runs the client child through warm-up, `go` and its result, snapshotting counters around the load. */
-function runClient(jobPath: string, timeoutMs: number): Promise<ClientRun> {
+function runClient(jobPath: string, timeoutMs: number, hooks?: { start(): void; stop(): void }): Promise<ClientRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, tsxArgs(join(import.meta.dirname, 'load-client.ts'), [jobPath]), {
       cwd: REPO_ROOT,
@@ -157,6 +175,7 @@ function runClient(jobPath: string, timeoutMs: number): Promise<ClientRun> {
       if (before && !after) {
         after = counters();
         pipeBytes = chunk.length;
+        hooks?.stop();
       }
       pending += chunk.toString('utf8');
       let nl: number;
@@ -164,6 +183,7 @@ function runClient(jobPath: string, timeoutMs: number): Promise<ClientRun> {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         if (line === 'ready') {
+          hooks?.start();
           before = counters();
           child.stdin.write('go\n');
         } else if (line.startsWith('{')) {
@@ -193,6 +213,7 @@ async function runVariant(
   renditions: readonly Rendition[],
   jobDir: string,
   opts: LoadOptions,
+  profile?: ServerProfile,
 ): Promise<VariantResult> {
   const urls = planUrls(variant, title, renditions, opts);
   const init = variant.init;
@@ -210,7 +231,10 @@ async function runVariant(
   await writeFile(jobPath, JSON.stringify(job));
   const memoryBefore = memory();
   const timeoutMs = (opts.seconds + WARMUP_BUDGET_S) * 1000 + REQUEST_TIMEOUT_MS;
-  const { result: r, before, after, pipeBytes } = await runClient(jobPath, timeoutMs);
+  let stopping: Promise<GcPauses> | undefined;
+  const hooks = profile && { start: () => profile.start(), stop: () => void (stopping = profile.stop(variant.name)) };
+  const { result: r, before, after, pipeBytes } = await runClient(jobPath, timeoutMs, hooks);
+  const gc = await stopping;
   const memoryAfter = memory();
 
   let payloadBytes = 0;
@@ -246,6 +270,7 @@ async function runVariant(
     storageReadBytes: storage,
     memoryBefore,
     memoryAfter,
+    ...(gc ? { gc } : {}),
   };
 }
 
@@ -304,14 +329,18 @@ export async function runLoadBench(media: BenchMedia, opts: LoadOptions, log: (l
       // sizes say how many bytes each requested segment had to read.
       const cached = await server.state.titles.get(await realpath(media.path));
       const variants: VariantResult[] = [];
+      const profile = PROFILE_DIR === undefined ? undefined : new ServerProfile(PROFILE_DIR, PROFILE_US);
+      if (PROFILE_DIR !== undefined) log(`CPU profiles of the server per variant in ${PROFILE_DIR}`);
       for (const v of selectedVariants()) {
         const location = server.state.config.files.find((f) => f.name === v.location);
         if (!location) throw new Error(`variant ${v.name}: no location ${v.location} in the bench config`);
         const p = cached.packaging(location.segmentDuration).fmp4;
         log(`load: ${v.name} (${opts.concurrency} connections, ${opts.seconds} s)`);
         const m = memory();
-        variants.push(await runVariant(v, server, title, [...p.video, ...p.audio], dir, opts).catch((e: unknown) => failed(v, e, m)));
+        const renditions = [...(TRACKS === 'audio' ? [] : p.video), ...(TRACKS === 'video' ? [] : p.audio)];
+        variants.push(await runVariant(v, server, title, renditions, dir, opts, profile).catch((e: unknown) => failed(v, e, m)));
       }
+      profile?.close();
       return {
         options: opts,
         pageCacheWarmUpS,
