@@ -15,26 +15,23 @@ import { kidToUuid } from '../keys/kid.js';
 import { keyPeriodOf, periodKid } from '../keys/rotation.js';
 import { fairplayUri, hlsMultiDrmLines, dashMultiDrmProtection, DASH_PROTECTION_NAMESPACES } from '../protect/signalling.js';
 import { encryptAes128Segment, hlsSegmentIv } from '../protect/hls-aes128.js';
-import { appendQuery, type HlsVariant } from '../manifest/paths.js';
+import { appendQuery } from '../manifest/paths.js';
 import { liveRenditionBandwidth, liveRenditionId, parseLivePath, type LivePath, type LiveRendition, type Timeshift } from '../manifest/live-paths.js';
 import { buildLiveMasterPlaylist, buildLiveMediaPlaylist } from '../manifest/hls/live.js';
 import { buildLiveMpd, canAnchorLivePeriod, findLivePeriodAnchor } from '../manifest/dash/live-mpd.js';
 import { fmp4Fragment, initSegment, memorySamples, tsChunk } from './build-segment.js';
 import { authorizePlaylist, isOpen, TOKEN_PARAM, type AccessDeps } from './access.js';
 import type { LocationProtection } from './protection.js';
+import { CONTENT_TYPES, SEGMENT_CACHE_CONTROL, publicOrigin, text } from './responses.js';
 import {
-  CONTENT_TYPES,
-  SEGMENT_CACHE_CONTROL,
   encryptionFor,
   playerLicenseUrls,
-  publicOrigin,
   sampleAesIv,
   signallingOf,
-  text,
   tsKeyLine,
   tsSampleAesLines,
   type Encryption,
-} from './vod-handler.js';
+} from './output-protection.js';
 import type { LiveStreams } from './live-registry.js';
 
 /** What a live playlist lists: about a minute (players start 3 target durations from the end). */

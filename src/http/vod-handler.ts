@@ -1,13 +1,11 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
-import type { FileLocation, TsMethod } from '../config/model.js';
+import type { FileLocation } from '../config/model.js';
 import { PackagerError, ErrorCode } from '../media/errors.js';
 import type { Track } from '../media/track.js';
 import { resolveInside } from '../source/safe-path.js';
-import { kidEquals, kidToUuid } from '../keys/kid.js';
-import { dashMultiDrmProtection, fairplayUri, hlsMultiDrmLines, initPsshBoxes, DASH_PROTECTION_NAMESPACES, type DrmSignallingInput } from '../protect/signalling.js';
-import type { DrmData, DrmSystemName } from '../keys/provider.js';
-import type { PsshBox } from '../mux/fmp4/init.js';
+import { kidToUuid } from '../keys/kid.js';
+import { dashMultiDrmProtection, fairplayUri, hlsMultiDrmLines, DASH_PROTECTION_NAMESPACES } from '../protect/signalling.js';
 import { fmp4Segment, initSegment, tsSegment, type CencParams } from './build-segment.js';
 import type { LocationProtection } from './protection.js';
 import { authorizePlaylist, isOpen, TOKEN_PARAM, type AccessDeps } from './access.js';
@@ -20,18 +18,11 @@ import { buildMpd } from '../manifest/dash/mpd.js';
 import { findRendition, type Presentation, type Rendition } from '../manifest/types.js';
 import type { TitleCache, Title } from './title-cache.js';
 import type { VodRequest } from './vod-request.js';
+import { CONTENT_TYPES, SEGMENT_CACHE_CONTROL, publicOrigin, text } from './responses.js';
+import { encryptionFor, playerLicenseUrls, sampleAesIv, signallingOf, tsKeyLine, tsSampleAesLines, type Encryption } from './output-protection.js';
 import { FIRST_SEGMENT_NUMBER } from '../segment/types.js';
 
-export const CONTENT_TYPES = {
-  m3u8: 'application/vnd.apple.mpegurl',
-  mpd: 'application/dash+xml',
-  ts: 'video/mp2t',
-  m4s: 'video/iso.segment',
-  mp4: 'video/mp4',
-} as const;
 
-/** Segments and inits never change for a given source file: let players and CDNs keep them. */
-export const SEGMENT_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /** A VOD manifest only changes when its file is replaced: cache briefly so a replacement shows soon. */
 const MANIFEST_CACHE_CONTROL = 'public, max-age=60';
 /** A manifest behind an access check or carrying a token: the viewer's own, never in a shared cache. */
@@ -45,17 +36,6 @@ export interface VodDeps extends AccessDeps {
   readonly titles: TitleCache;
 }
 
-/** One protected output of a title: the key, and how that output is encrypted. */
-export interface Encryption extends CencParams {
-  /** For ETags: the CMAF scheme, or the TS method. */
-  readonly tag: string;
-  /** Set for the MPEG-TS output. */
-  readonly tsMethod?: TsMethod;
-  /** The DRM systems signalled, in order. */
-  readonly systems: readonly DrmSystemName[];
-  /** What the key server returned (pssh, headers, signalling data). */
-  readonly drm?: DrmData;
-}
 
 export async function serveVod(ctx: Context, location: FileLocation, req: VodRequest, deps: VodDeps): Promise<void> {
   const r = req.resource;
@@ -167,20 +147,7 @@ async function protectedTsSegment(path: string, cut: TrackCut, index: number, se
   return encryptAes128Segment(await tsSegment(path, cut, index), enc.key, hlsSegmentIv(segmentNumber));
 }
 
-/**
- * The one SAMPLE-AES IV of a title: HMAC-SHA256(key, 'sample-aes-iv' 0 contentId)[0..16], written once in
- * the media playlist's EXT-X-KEY. SAMPLE-AES restarts the CBC chain with this IV for every NAL unit and
- * audio frame anyway, so an IV per segment would add nothing — and ffmpeg applies the IV of the segment
- * current when its parser releases a frame, which for the last frame of a segment is the next one's.
- */
-export function sampleAesIv(key: Uint8Array, contentId: string): Uint8Array {
-  return new Uint8Array(createHmac('sha256', key).update(`sample-aes-iv\0${contentId}`, 'utf8').digest().subarray(0, 16));
-}
 
-/** `#EXT-X-KEY` of one TS segment: the method, the key URI and the segment's explicit IV. */
-export function tsKeyLine(method: TsMethod, uri: string, iv: Uint8Array): string {
-  return `#EXT-X-KEY:METHOD=${method === 'aes-128' ? 'AES-128' : 'SAMPLE-AES'},URI="${uri.replace(/"/g, '%22')}",IV=0x${Buffer.from(iv).toString('hex')}`;
-}
 
 /** SAMPLE-AES in MPEG-TS is defined for H.264 and AAC: refuse the whole TS output of anything else up front. */
 function assertSampleAesCodecs(p: Presentation): void {
@@ -204,13 +171,6 @@ function safeDecode(s: string): string {
   }
 }
 
-/**
- * The origin players reach this server at, for absolute URLs in manifests (licence servers are not
- * resolved against the MPD by every player). From the request's Host header.
- */
-export function publicOrigin(ctx: Context): string {
-  return `${ctx.protocol}://${ctx.host}`;
-}
 
 async function resolveKey(protection: LocationProtection, realPath: string, req: VodRequest, output: 'dash' | 'hls' | 'ts', deps: VodDeps): Promise<Encryption> {
   const contentId = contentIdOf(req);
@@ -230,83 +190,10 @@ async function resolveKey(protection: LocationProtection, realPath: string, req:
   return encryptionFor(protection, kid, contentId, output, deps, { file: contentId }, realPath);
 }
 
-/**
- * The key and scheme of one output of protected content, given its KID (a file's sidecar, a stream's
- * resource_id or key period KID). `where` names the content in logs.
- */
-export async function encryptionFor(
-  protection: LocationProtection,
-  kid: Uint8Array,
-  contentId: string,
-  output: 'dash' | 'hls' | 'ts',
-  deps: Pick<VodDeps, 'knownKids' | 'log'>,
-  where: Record<string, string>,
-  mediaPath?: string,
-): Promise<Encryption> {
-  const got = await protection.provider.getKey(kid, { contentId });
-  // A key server may override the KID: its KID is the one written in tenc, the MPD and the key tags.
-  if (!kidEquals(got.kid, kid)) {
-    deps.knownKids.add(got.kid, protection.location, mediaPath);
-    deps.log.info('the key server overrode the KeyID', { location: protection.location, ...where, asked: kidToUuid(kid), kid: kidToUuid(got.kid) });
-  }
-  const systems = protection.signalling.systems;
-  const common = { kid: got.kid, key: got.key, contentId, systems, ...(got.drm ? { drm: got.drm } : {}) };
-  if (output === 'ts') {
-    const tsMethod = protection.tsMethod();
-    if (tsMethod === 'aes-128' && !systems.includes('clearkey')) {
-      // AES-128 keys are fetched in the clear: a location signalling only commercial DRM has no such output.
-      throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, 'the MPEG-TS output of this location needs clearkey in systems= or ts=sample-aes with fairplay');
-    }
-    // `scheme` is unused by the TS writers; it keeps the CMAF shape of the key parameters.
-    return { scheme: protection.scheme('hls'), ...common, tsMethod, tag: tsMethod };
-  }
-  const scheme = protection.scheme(output);
-  // Only an init segment carries pssh boxes; a segment request (nearly all of them) never reads them.
-  let pssh: readonly PsshBox[] | undefined;
-  return {
-    scheme,
-    ...common,
-    get pssh(): readonly PsshBox[] {
-      return (pssh ??= initPsshBoxes({ scheme, ...common }));
-    },
-    tag: scheme,
-  };
-}
 
-export function signallingOf(e: Encryption): DrmSignallingInput {
-  return { scheme: e.scheme, kid: e.kid, key: e.key, systems: e.systems, drm: e.drm };
-}
 
-/** The licence URLs players are given: this server's ClearKey licence and licence proxy. */
-export function playerLicenseUrls(origin: string, kid: Uint8Array, query: string | undefined): Partial<Record<DrmSystemName, string>> {
-  const proxy = (system: string): string => appendQuery(`${origin}/license/${system}?kid=${kidToUuid(kid)}`, query);
-  return {
-    clearkey: appendQuery(`${origin}/license/clearkey`, query),
-    widevine: proxy('widevine'),
-    playready: proxy('playready'),
-    fairplay: proxy('fairplay'),
-  };
-}
 
-/** Key tags of a SAMPLE-AES TS playlist: identity (ClearKey) and FairPlay (legacy), with the title's IV. */
-export function tsSampleAesLines(enc: Encryption, identityUri: string): string[] {
-  const iv = sampleAesIv(enc.key, enc.contentId);
-  const lines: string[] = [];
-  for (const s of enc.systems) {
-    if (s === 'clearkey') lines.push(tsKeyLine('sample-aes', identityUri, iv));
-    if (s === 'fairplay') {
-      lines.push(`#EXT-X-KEY:METHOD=SAMPLE-AES,URI="${fairplayUri(enc.kid)}",IV=0x${Buffer.from(iv).toString('hex')},KEYFORMAT="com.apple.streamingkeydelivery",KEYFORMATVERSIONS="1"`);
-    }
-  }
-  if (lines.length === 0) throw new PackagerError(ErrorCode.SOURCE_NOT_FOUND, 'the SAMPLE-AES MPEG-TS output needs clearkey or fairplay in systems=');
-  return lines;
-}
 
-export function text(ctx: Context, body: string, type: string, cacheControl: string): void {
-  ctx.set('Cache-Control', cacheControl);
-  ctx.type = type;
-  ctx.body = body;
-}
 
 function rendition(p: Presentation, id: string): Rendition {
   const found = findRendition(p, id);

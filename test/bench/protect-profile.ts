@@ -19,7 +19,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/http/logger.js';
 import { buildProtections } from '../../src/http/protection.js';
 import { TitleCache } from '../../src/http/title-cache.js';
-import { encryptionFor, type Encryption } from '../../src/http/vod-handler.js';
+import { encryptionFor, type Encryption } from '../../src/http/output-protection.js';
 import { fileSamples, fmp4Segment } from '../../src/http/build-segment.js';
 import { KnownKids } from '../../src/keys/known-kids.js';
 import type { Rendition } from '../../src/manifest/types.js';
