@@ -60,7 +60,8 @@ function expectSameFrames(r: PlayResult, reference: PlayResult): void {
   expect(r.frames).toHaveLength(reference.frames.length);
   r.frames.forEach((f, i) => {
     const cmp = compareFrames(f.png, reference.frames[i]!.png);
-    expect(cmp.identical, `frame at ${f.at}s differs from the clear one (PSNR ${cmp.psnr.toFixed(1)} dB)`).toBe(true);
+    const times = `presented ${f.mediaTime ?? 'unknown'} vs ${reference.frames[i]!.mediaTime ?? 'unknown'}`;
+    expect(cmp.identical, `frame at ${f.at}s differs from the clear one (PSNR ${cmp.psnr.toFixed(1)} dB; ${times})`).toBe(true);
   });
 }
 
