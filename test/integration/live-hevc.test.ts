@@ -3,16 +3,13 @@
 // decoded by ffmpeg to exactly the source's pictures; and the protected outputs (AES-128 TS, cenc
 // DASH, cbcs HLS fMP4) decrypted by ffmpeg to the clear stream's pictures.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
 import { parseHvcC } from '../../src/media/codec/hevc.js';
 import { makeLiveTs } from '../helpers/live-source.js';
 import type { TestServer } from '../helpers/server.js';
 import {
   VIDEO,
   checkMediaPlaylist,
-  clearKeyLicence,
   decodeErrors,
-  decryptedVideoHashes,
   drmDirectives,
   expectFrameCount,
   expectSourceFrames,
@@ -23,7 +20,6 @@ import {
   mediaPlaylist,
   parseM3u8,
   parseMpd,
-  rangeOf,
   sourceHashes,
   streamBlock,
   testResources,
@@ -31,6 +27,7 @@ import {
   videoHashes,
   waitForSegments,
 } from '../helpers/live-harness.js';
+import { expectDashPeriodDecrypts, expectHlsKeyPeriodDecrypts, expectProtectedTsDecodes, type ProtectedLivePair } from '../helpers/live-protected.js';
 
 const res = testResources();
 const SOURCE = { seconds: 30, videoCodec: 'hevc', bframes: true } as const;
@@ -117,52 +114,18 @@ describe('protected live HEVC stream (drm local, clearkey, a new key every 2 seg
     await waitForSegments(server.url, 'saes', 5);
   });
 
-  const keyPeriod = (n: number): number => Math.floor((n - 1) / 2);
-
-  /** The video frames of the clear stream's TS segments `numbers` (at least `min`). */
-  async function clearFrames(numbers: readonly number[], min: number): Promise<string[]> {
-    const file = await res.scratch.concat(`clear-${numbers.join('-')}.ts`, numbers.map((n) => `${server.url}/clear/ts/${VIDEO}/${n}.ts`));
-    const frames = await videoHashes(file);
-    expect(frames.length).toBeGreaterThanOrEqual(min);
-    return frames;
-  }
+  const pair = (): ProtectedLivePair => ({ url: server.url, scratch: res.scratch, clear: 'clear', drm: 'drm', source });
 
   it('ffmpeg decodes the AES-128 TS rendition through the key URLs to the clear stream\'s frames', async () => {
-    const live = await mediaPlaylist(`${server.url}/drm/ts/${VIDEO}.m3u8`);
-    const { from, duration } = rangeOf(live.segments);
-    const url = `${server.url}/drm/ts/${VIDEO}-${from}-${duration}.m3u8`;
-    const piece = await mediaPlaylist(url);
-    checkMediaPlaylist(piece, true);
-    expect(new Set(piece.segments.map((s) => s.keyUrl)).size).toBeGreaterThanOrEqual(2);
-    const protectedFrames = await videoHashes(url);
-    expect(protectedFrames).toEqual(await clearFrames(piece.segments.map((s) => s.number), 50));
-    expectSourceFrames(protectedFrames, await sourceHashes(source));
+    await expectProtectedTsDecodes(pair());
   });
 
   it('ffmpeg decrypts a cenc DASH Period with the key of its default_KID to the clear stream\'s frames', async () => {
-    const mpd = parseMpd(await getText(`${server.url}/drm/index.mpd`));
-    expect(mpd.periods.length).toBeGreaterThanOrEqual(2);
-    // The last complete Period.
-    const p = mpd.periods.slice(0, -1).at(-1)!;
-    const kid = p.defaultKids[0]!.toLowerCase();
-    const key = await clearKeyLicence(server.url, kid);
-    const numbers = p.numbers.get(VIDEO)!;
-    const enc = await res.scratch.concat('drm-dash.mp4', [`${server.url}/drm/${p.inits.get(VIDEO)!}`, ...numbers.map((n) => `${server.url}/drm/dash/${VIDEO}/${n}.m4s`)]);
-    expect((await readFile(enc)).includes('encv')).toBe(true);
-    expect(await decryptedVideoHashes(await readFile(enc), key)).toEqual(await clearFrames(numbers, 25));
+    await expectDashPeriodDecrypts(pair());
   });
 
   it('ffmpeg decrypts a key period of the HLS fMP4 rendition (cbcs) to the clear stream\'s frames', async () => {
-    const pl = await mediaPlaylist(`${server.url}/drm/hls/${VIDEO}.m3u8`);
-    checkMediaPlaylist(pl);
-    expect(pl.text).toMatch(/^#EXT-X-KEY:METHOD=SAMPLE-AES,URI="\/keys\/[0-9a-f-]{36}"/m);
-    const periods = [...new Set(pl.segments.map((s) => keyPeriod(s.number)))];
-    const chosen = pl.segments.filter((s) => keyPeriod(s.number) === periods.at(-2));
-    expect(chosen.length).toBe(2);
-    expect(new Set(chosen.map((s) => s.mapUrl)).size).toBe(1);
-    const key = (await getBytes(chosen[0]!.keyUrl!)).toString('hex');
-    const enc = await res.scratch.concat('drm-hls.mp4', [chosen[0]!.mapUrl!, ...chosen.map((s) => s.url)]);
-    expect(await decryptedVideoHashes(await readFile(enc), key)).toEqual(await clearFrames(chosen.map((s) => s.number), 50));
+    await expectHlsKeyPeriodDecrypts(pair());
   });
 
   it('refuses SAMPLE-AES TS segments (defined for H.264 and AAC only) and serves the fMP4 rendition', async () => {

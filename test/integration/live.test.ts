@@ -3,7 +3,6 @@
 // decoded by ffmpeg to exactly the source's pictures; playlists advancing, stalling and resuming; and
 // protected live (AES-128 TS, cenc DASH, key rotation) decoded by ffmpeg through the key URLs.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
 import { makeLiveTs, type TsPacer } from '../helpers/live-source.js';
 import type { TestServer } from '../helpers/server.js';
 import {
@@ -11,8 +10,6 @@ import {
   VIDEO,
   audioFrameCount,
   checkMediaPlaylist,
-  clearKeyLicence,
-  decryptedVideoHashes,
   decodeErrors,
   drmDirectives,
   expectFrameCount,
@@ -24,7 +21,6 @@ import {
   mediaPlaylist,
   parseM3u8,
   parseMpd,
-  rangeOf,
   sleep,
   streamStatus,
   waitFor,
@@ -35,6 +31,7 @@ import {
   UdpFanOut,
   testResources,
 } from '../helpers/live-harness.js';
+import { expectDashPeriodDecrypts, expectHlsKeyPeriodDecrypts, expectProtectedTsDecodes, keyPeriodOf2, type ProtectedLivePair } from '../helpers/live-protected.js';
 
 const res = testResources();
 
@@ -193,15 +190,7 @@ describe('protected live stream (drm local, clearkey, a new key every 2 segments
     await waitForSegments(server.url, 'clear', 5);
   });
 
-  const keyPeriod = (n: number): number => Math.floor((n - 1) / 2);
-
-  /** The video frames of the clear stream's TS segments `numbers` (at least `min`). */
-  async function clearFrames(numbers: readonly number[], min: number): Promise<string[]> {
-    const file = await res.scratch.concat(`clear-${numbers.join('-')}.ts`, numbers.map((n) => `${server.url}/clear/ts/${VIDEO}/${n}.ts`));
-    const frames = await videoHashes(file);
-    expect(frames.length).toBeGreaterThanOrEqual(min);
-    return frames;
-  }
+  const pair = (): ProtectedLivePair => ({ url: server.url, scratch: res.scratch, clear: 'clear', drm: 'drm', source });
 
   it('lists AES-128 keys whose KeyID changes every 2 segments, and serves each key', async () => {
     const pl = await mediaPlaylist(`${server.url}/drm/ts/${VIDEO}.m3u8`);
@@ -210,7 +199,7 @@ describe('protected live stream (drm local, clearkey, a new key every 2 segments
     const kids = pl.segments.map((s) => kidOfKeyUrl(s.keyUrl!));
     expect(pl.segments.every((s) => s.keyMethod === 'AES-128')).toBe(true);
     for (let i = 1; i < pl.segments.length; i++) {
-      const same = keyPeriod(pl.segments[i]!.number) === keyPeriod(pl.segments[i - 1]!.number);
+      const same = keyPeriodOf2(pl.segments[i]!.number) === keyPeriodOf2(pl.segments[i - 1]!.number);
       expect(kids[i] === kids[i - 1], `segments ${pl.segments[i - 1]!.number} and ${pl.segments[i]!.number}`).toBe(same);
     }
     expect(new Set(kids).size).toBeGreaterThanOrEqual(2);
@@ -218,15 +207,7 @@ describe('protected live stream (drm local, clearkey, a new key every 2 segments
   });
 
   it('ffmpeg decodes the protected TS rendition through the key URLs to the clear stream\'s frames', async () => {
-    const live = await mediaPlaylist(`${server.url}/drm/ts/${VIDEO}.m3u8`);
-    const { from, duration } = rangeOf(live.segments);
-    const url = `${server.url}/drm/ts/${VIDEO}-${from}-${duration}.m3u8`;
-    const piece = await mediaPlaylist(url);
-    checkMediaPlaylist(piece, true);
-    expect(new Set(piece.segments.map((s) => s.keyUrl)).size).toBeGreaterThanOrEqual(2);
-    const protectedFrames = await videoHashes(url);
-    expect(protectedFrames).toEqual(await clearFrames(piece.segments.map((s) => s.number), 50));
-    expectSourceFrames(protectedFrames, await sourceHashes(source));
+    await expectProtectedTsDecodes(pair());
   });
 
   it('signals a cenc default_KID per Period, a Period per key period, and decrypts with that key', async () => {
@@ -236,35 +217,16 @@ describe('protected live stream (drm local, clearkey, a new key every 2 segments
     const hlsKid = new Map(hls.segments.map((s) => [s.number, kidOfKeyUrl(s.keyUrl!)]));
     for (const p of mpd.periods) {
       const numbers = p.numbers.get(VIDEO)!;
-      expect(new Set(numbers.map(keyPeriod)).size, `Period ${p.id}: one key period`).toBe(1);
+      expect(new Set(numbers.map(keyPeriodOf2)).size, `Period ${p.id}: one key period`).toBe(1);
       expect(new Set(p.defaultKids.map((k) => k.toLowerCase())).size, `Period ${p.id}: one default_KID`).toBe(1);
       for (const n of numbers) if (hlsKid.has(n)) expect(p.defaultKids[0]!.toLowerCase()).toBe(hlsKid.get(n));
     }
     for (let i = 1; i < mpd.periods.length; i++) expect(mpd.periods[i]!.defaultKids[0]).not.toBe(mpd.periods[i - 1]!.defaultKids[0]);
-    // The last complete Period, decrypted by ffmpeg with the key of its default_KID from the ClearKey
-    // licence endpoint (and /keys/ agrees): the clear stream's frames.
-    const p = mpd.periods.slice(0, -1).at(-1)!;
-    const kid = p.defaultKids[0]!.toLowerCase();
-    const key = await clearKeyLicence(server.url, kid);
-    expect((await getBytes(`${server.url}/keys/${kid}`)).toString('hex')).toBe(key);
-    const numbers = p.numbers.get(VIDEO)!;
-    const enc = await res.scratch.concat('drm-dash.mp4', [`${server.url}/drm/${p.inits.get(VIDEO)!}`, ...numbers.map((n) => `${server.url}/drm/dash/${VIDEO}/${n}.m4s`)]);
-    expect(await decryptedVideoHashes(await readFile(enc), key)).toEqual(await clearFrames(numbers, 25));
+    await expectDashPeriodDecrypts(pair());
   });
 
   it('ffmpeg decrypts a key period of the HLS fMP4 rendition (cbcs) to the clear stream\'s frames', async () => {
-    const pl = await mediaPlaylist(`${server.url}/drm/hls/${VIDEO}.m3u8`);
-    checkMediaPlaylist(pl);
-    expect(pl.text).toMatch(/^#EXT-X-KEY:METHOD=SAMPLE-AES,URI="\/keys\/[0-9a-f-]{36}"/m);
-    // The segments of the newest complete key period: its EXT-X-MAP and key hold for them.
-    const periods = [...new Set(pl.segments.map((s) => keyPeriod(s.number)))];
-    const chosen = pl.segments.filter((s) => keyPeriod(s.number) === periods.at(-2));
-    expect(chosen.length).toBe(2);
-    expect(new Set(chosen.map((s) => s.mapUrl)).size).toBe(1);
-    expect(new Set(chosen.map((s) => s.keyUrl)).size).toBe(1);
-    const key = (await getBytes(chosen[0]!.keyUrl!)).toString('hex');
-    const enc = await res.scratch.concat('drm-hls.mp4', [chosen[0]!.mapUrl!, ...chosen.map((s) => s.url)]);
-    expect(await decryptedVideoHashes(await readFile(enc), key)).toEqual(await clearFrames(chosen.map((s) => s.number), 50));
+    await expectHlsKeyPeriodDecrypts(pair());
   });
 
   it('never serves clear media on the protected stream', async () => {
