@@ -119,32 +119,23 @@ class CryptBlocks {
 
   /** The n crypt blocks of the range at `abs` to out[0, 16 n). */
   gather(abs: number, n: number, out: DataView): void {
-    const data = this.view;
-    const crypt = this.crypt || n;
-    const stride = this.crypt ? this.stride : 16 * n;
-    const end = 16 * n;
-    for (let g = 0, group = abs; g < end; group += stride) {
-      for (let b = 0, a = group; b < crypt && g < end; b++, a += 16, g += 16) {
-        out.setInt32(g, data.getInt32(a, true), true);
-        out.setInt32(g + 4, data.getInt32(a + 4, true), true);
-        out.setInt32(g + 8, data.getInt32(a + 8, true), true);
-        out.setInt32(g + 12, data.getInt32(a + 12, true), true);
-      }
-    }
+    this.move(abs, n, out, true);
   }
 
   /** The reverse of gather. */
   scatter(from: DataView, abs: number, n: number): void {
+    this.move(abs, n, from, false);
+  }
+
+  private move(abs: number, n: number, packed: DataView, gather: boolean): void {
     const data = this.view;
     const crypt = this.crypt || n;
     const stride = this.crypt ? this.stride : 16 * n;
     const end = 16 * n;
     for (let g = 0, group = abs; g < end; group += stride) {
       for (let b = 0, a = group; b < crypt && g < end; b++, a += 16, g += 16) {
-        data.setInt32(a, from.getInt32(g, true), true);
-        data.setInt32(a + 4, from.getInt32(g + 4, true), true);
-        data.setInt32(a + 8, from.getInt32(g + 8, true), true);
-        data.setInt32(a + 12, from.getInt32(g + 12, true), true);
+        if (gather) copyBlock(data, a, packed, g);
+        else copyBlock(packed, g, data, a);
       }
     }
   }
