@@ -11,7 +11,7 @@ import {
 import type { LiveRendition } from '../../../src/manifest/live-paths.js';
 import type { LiveSegmentInfo } from '../../../src/source/live/types.js';
 import { AUDIO, AUDIO_DELAY, liveWindow, T0, VIDEO, type LiveSegSpec } from './live-window.js';
-import { child, expandTimeline, findAll, makeTrack, parseXml, wellFormedByPython, type XmlElement } from './helpers.js';
+import { child, expandTimeline, findAll, makeTrack, parseMpdXml, templateOf, type XmlElement } from './helpers.js';
 
 const window = (specs: LiveSegSpec[]): LiveSegmentInfo[] => liveWindow(specs, 'c1');
 
@@ -53,18 +53,7 @@ function staticMpd(segments: LiveSegmentInfo[], opts: Partial<StaticLiveMpdOptio
   return buildLiveMpd({ type: 'static', renditions: renditions(), segments, periodOf: (s) => s.configId, minBufferTime: 4, ...opts });
 }
 
-function parse(xml: string, python = false): XmlElement {
-  const root = parseXml(xml);
-  if (python) wellFormedByPython(xml);
-  return root;
-}
-
-/** The SegmentTemplate that applies to a Representation. */
-function templateOf(set: XmlElement, rep: XmlElement): XmlElement {
-  const t = child(rep, 'SegmentTemplate') ?? child(set, 'SegmentTemplate');
-  if (!t) throw new Error(`no SegmentTemplate for ${rep.attrs.id}`);
-  return t;
-}
+const parse = parseMpdXml;
 
 /** Per Period: id, start, and per representation its template attributes and expanded timeline. */
 interface RepView {

@@ -11,10 +11,11 @@ import {
   expandTimeline,
   findAll,
   makeTrack,
+  parseMpdXml,
   parseXml,
   plan,
+  templateOf,
   video24,
-  wellFormedByPython,
   type XmlElement,
 } from './helpers.js';
 
@@ -29,19 +30,7 @@ function title(): Presentation {
   );
 }
 
-/** Our strict reader always; python's minidom too where asked (it costs a process per call). */
-function parse(xml: string, python = false): XmlElement {
-  const root = parseXml(xml);
-  if (python) wellFormedByPython(xml);
-  return root;
-}
-
-/** The SegmentTemplate that applies to a Representation: its own, else its AdaptationSet's. */
-function templateOf(set: XmlElement, rep: XmlElement): XmlElement {
-  const t = child(rep, 'SegmentTemplate') ?? child(set, 'SegmentTemplate');
-  if (!t) throw new Error(`no SegmentTemplate for ${rep.attrs.id}`);
-  return t;
-}
+const parse = parseMpdXml;
 
 function expected(r: Rendition): Array<{ t: number; d: number }> {
   const out: Array<{ t: number; d: number }> = [];

@@ -245,6 +245,20 @@ export function child(el: XmlElement, name: string): XmlElement | undefined {
 let python: boolean | undefined;
 
 /** Second opinion from a real XML parser (python3's minidom) when one is installed; false if none. */
+/** Our strict reader always; python's minidom too where asked (it costs a process per call). */
+export function parseMpdXml(xml: string, python = false): XmlElement {
+  const root = parseXml(xml);
+  if (python) wellFormedByPython(xml);
+  return root;
+}
+
+/** The SegmentTemplate that applies to a Representation: its own, else its AdaptationSet's. */
+export function templateOf(set: XmlElement, rep: XmlElement): XmlElement {
+  const t = child(rep, 'SegmentTemplate') ?? child(set, 'SegmentTemplate');
+  if (!t) throw new Error(`no SegmentTemplate for ${rep.attrs.id}`);
+  return t;
+}
+
 export function wellFormedByPython(xml: string): boolean {
   if (python === undefined) {
     try {
