@@ -29,6 +29,7 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeLiveTs, TsPacer } from '../helpers/live-source.js';
+import { UdpFanOut } from '../helpers/live-harness.js';
 import { launchBrowser, playInNewPage, decodePng, type PlayOptions, type PlayResult, type PlayShot } from '../browser/harness.js';
 import { startTamperingProxy, type TamperingProxy } from '../browser/proxy.js';
 import { keyPeriodOf, periodKid } from '../../src/keys/rotation.js';
@@ -37,6 +38,8 @@ import { kidFromB64url, kidToHex, parseKid } from '../../src/keys/kid.js';
 const execFileAsync = promisify(execFile);
 
 const STREAM = 'live';
+/** The same input and keys, HLS TS with SAMPLE-AES instead of AES-128. */
+const STREAM_SAES = 'livesaes';
 const SEGMENT = 2;
 const ROTATE_SEGMENTS = 2;
 /** Media seconds per key period. */
@@ -61,6 +64,7 @@ const STEP_TOLERANCE_S = 0.6;
 let server: TestServer;
 let browser: Browser;
 let pacer: TsPacer;
+let fan: UdpFanOut;
 let proxy: TamperingProxy;
 let reference: Thumbnails;
 const base = parseKid(RESOURCE_ID);
@@ -164,16 +168,20 @@ const periodOfSegment = (n: number): number => keyPeriodOf({ segments: ROTATE_SE
 
 beforeAll(async () => {
   const port = await freeUdpPort();
+  const portSaes = await freeUdpPort();
   const [file, b] = await Promise.all([makeLiveTs({ seconds: SOURCE_SECONDS }), launchBrowser()]);
   browser = b;
   server = await startTestServer(
     [
       'http 8080;',
       `stream ${STREAM} { input udp://127.0.0.1:${port}; segment_duration ${SEGMENT}; resource_id ${RESOURCE_ID}; drm local systems=clearkey rotate_segments=${ROTATE_SEGMENTS}; }`,
+      `stream ${STREAM_SAES} { input udp://127.0.0.1:${portSaes}; segment_duration ${SEGMENT}; resource_id ${RESOURCE_ID}; drm local systems=clearkey rotate_segments=${ROTATE_SEGMENTS} ts=sample-aes; }`,
       '',
     ].join('\n'),
   );
-  pacer = new TsPacer(await readFile(file), { port }).start();
+  // Both streams ingest the same datagrams.
+  fan = await new UdpFanOut([port, portSaes]).start();
+  pacer = new TsPacer(await readFile(file), { port: fan.port }).start();
   proxy = await startTamperingProxy(server.url, (path, body) => {
     if (tamperFrom === null) return body;
     if (path.startsWith('/keys/')) return tampered(kidToHex(parseKid(path.slice('/keys/'.length).split('?')[0]!))) ? wrong(body) : body;
@@ -195,6 +203,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled([pacer?.stop(), browser?.close(), proxy?.stop()]);
+  await fan?.stop();
   await server?.stop();
 });
 
@@ -346,9 +355,12 @@ describe('real players play the protected live stream across key rotations, stea
     for (const kid of kids) expect(periodOfKid.has(kidToHex(parseKid(kid))), kid).toBe(true);
   });
 
-  it('hls.js: HLS MPEG-TS, AES-128, keys from our /keys/{kid}', { timeout: 60_000 }, async () => {
+  it.each([
+    ['AES-128', STREAM],
+    ['SAMPLE-AES', STREAM_SAES],
+  ])('hls.js: HLS MPEG-TS, %s, keys from our /keys/{kid}', { timeout: 60_000 }, async (_method, stream) => {
     tamperFrom = null;
-    const r = await livePlay(`${server.url}/${STREAM}/index.m3u8`, 'hlsjs');
+    const r = await livePlay(`${server.url}/${stream}/index.m3u8`, 'hlsjs');
     expectSteadyPlay(r);
     const kids = new Set(r.keyRequests.map((u) => new URL(u, server.url).pathname.slice('/keys/'.length)));
     expect(kids.size, describeRun(r)).toBeGreaterThanOrEqual(3);
