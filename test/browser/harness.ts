@@ -320,6 +320,23 @@ export async function newPage(browser: Browser): Promise<Page> {
 }
 
 /** Plays in a page of its own (closed afterwards, even on failure): one page per case. */
+/**
+ * A screenshot of a paused picture once the compositor shows it: two in a row alike (at most 5 tries,
+ * 100 ms apart). On a loaded machine the page's two requestAnimationFrames after the presented frame
+ * were not always enough: a full run once captured the picture from before the seek.
+ */
+async function settledScreenshot(page: Page): Promise<Buffer> {
+  const shoot = (): Promise<Buffer> => page.screenshot({ clip: { x: 0, y: 0, ...VIEWPORT }, type: 'png' });
+  let last = await shoot();
+  for (let i = 0; i < 4; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const next = await shoot();
+    if (next.equals(last)) return next;
+    last = next;
+  }
+  return last;
+}
+
 export async function playInNewPage(browser: Browser, opts: PlayOptions): Promise<PlayResult> {
   const page = await newPage(browser);
   try {
@@ -471,7 +488,7 @@ export async function play(page: Page, opts: PlayOptions): Promise<PlayResult> {
           seeksOk = false;
           break;
         }
-        const png = await page.screenshot({ clip: { x: 0, y: 0, ...VIEWPORT }, type: 'png' });
+        const png = await settledScreenshot(page);
         result.frames.push({ at, png, mediaTime: r.mediaTime });
       }
       if (opts.scanRate && seeksOk && (await pageErrors()) === 0) {
