@@ -31,9 +31,14 @@ export interface SampleTable {
   readonly sync: Uint8Array;
 }
 
+/** A zeroed table of n samples, for the caller to fill (the columns are typed arrays: mutable). */
+export function allocSampleTable(n: number): SampleTable {
+  return { count: n, dts: new Float64Array(n), cto: new Int32Array(n), duration: new Uint32Array(n), size: new Uint32Array(n), offset: new Float64Array(n), sync: new Uint8Array(n) };
+}
+
 /** A table with no samples: the codec configuration of a track without its media (live templates). */
 export function emptySampleTable(): SampleTable {
-  return { count: 0, dts: new Float64Array(0), cto: new Int32Array(0), duration: new Uint32Array(0), size: new Uint32Array(0), offset: new Float64Array(0), sync: new Uint8Array(0) };
+  return allocSampleTable(0);
 }
 
 export interface Track {

@@ -1,6 +1,7 @@
 /** The segment URLs of a variant: seeded, spread over the whole title, each with its payload size. */
 import type { Rendition } from '../../src/manifest/types.js';
 import { expand, type Variant } from './variants.js';
+import { seededRandom as rng } from '../helpers/random.js';
 
 export interface UrlPlanOptions {
   /** Distinct segment numbers; each is requested for every rendition (video, audio). */
@@ -8,17 +9,6 @@ export interface UrlPlanOptions {
   readonly seed: number;
 }
 
-/** mulberry32: a tiny seeded PRNG, so every run requests the same segments in the same order. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(xs: T[], rand: () => number): T[] {
   for (let i = xs.length - 1; i > 0; i--) {

@@ -1,19 +1,8 @@
-import type { SampleTable, Track } from '../../src/media/track.js';
+import { allocSampleTable, type SampleTable, type Track } from '../../src/media/track.js';
+
+export { allocSampleTable };
 
 /** Builds a sample table from plain arrays (tests only: production tables come from typed arrays). */
-/** A zeroed sample table of n samples, to be filled in by the caller. */
-export function allocSampleTable(n: number): SampleTable & { dts: Float64Array; cto: Int32Array; duration: Uint32Array; size: Uint32Array; offset: Float64Array; sync: Uint8Array } {
-  return {
-    count: n,
-    dts: new Float64Array(n),
-    cto: new Int32Array(n),
-    duration: new Uint32Array(n),
-    size: new Uint32Array(n),
-    offset: new Float64Array(n),
-    sync: new Uint8Array(n),
-  };
-}
-
 export function table(rows: { dts: number; cto?: number; duration: number; size?: number; sync?: boolean }[]): SampleTable {
   const t = allocSampleTable(rows.length);
   let off = 0;

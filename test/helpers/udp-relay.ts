@@ -8,6 +8,7 @@
  * drop → not forwarded; reorder → held and sent right after the next forwarded datagram;
  * duplicate → sent twice in a row.
  */
+import { seededRandom } from './random.js';
 import { createSocket, type Socket } from 'node:dgram';
 
 /** A probability in [0, 1] per datagram, or every Nth datagram reaching that step (the Nth, 2Nth, …). */
@@ -49,17 +50,6 @@ export interface UdpRelayOptions {
 
 type FaultName = keyof FaultProfile;
 
-/** mulberry32: a small, fast 32-bit PRNG; uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function zeroCounters(): RelayCounters {
   return { received: 0, sent: 0, discardedWhilePaused: 0, dropped: 0, duplicated: 0, reordered: 0, garbage: 0, garbageRandom: 0, garbageBadSync: 0 };

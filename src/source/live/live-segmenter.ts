@@ -23,7 +23,7 @@
  *   hundred ms), or once the primary track is AUDIO_GRACE_SECONDS past it (audio missing).
  */
 import { createHash } from 'node:crypto';
-import { emptySampleTable, type SampleEntryType, type SampleTable, type Track } from '../../media/track.js';
+import { allocSampleTable, emptySampleTable, type SampleEntryType, type Track } from '../../media/track.js';
 import { aacChannelCount } from '../../media/codec/aac.js';
 import { parseAvcSps } from '../../media/codec/avc-parameter-sets.js';
 import { avc1SampleEntry, hvc1SampleEntry, mp4aSampleEntry } from '../../media/codec/sample-entry.js';
@@ -394,15 +394,7 @@ export class LiveSegmenter {
 /** A segment-local track: samples in decode order, offsets into one buffer. */
 function buildTrack(template: Track, units: readonly Unit[], dtsEnd: number, start: number, end: number): { data: LiveTrackData; info: LiveTrackInfo } {
   const n = units.length;
-  const samples: SampleTable = {
-    count: n,
-    dts: new Float64Array(n),
-    cto: new Int32Array(n),
-    duration: new Uint32Array(n),
-    size: new Uint32Array(n),
-    offset: new Float64Array(n),
-    sync: new Uint8Array(n),
-  };
+  const samples = allocSampleTable(n);
   let bytes = 0;
   for (const u of units) bytes += u.data.length;
   const buf = new Uint8Array(bytes);

@@ -24,7 +24,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { ErrorCode, PackagerError } from '../../media/errors.js';
-import type { SampleEntryType, SampleTable, Track } from '../../media/track.js';
+import { allocSampleTable, type SampleEntryType, type SampleTable, type Track } from '../../media/track.js';
 import type { LiveSegment, LiveSegmentInfo, LiveTrackData, LiveTrackInfo } from './types.js';
 
 export const SEGMENT_MAGIC = 'PKLS';
@@ -410,17 +410,13 @@ function writeColumns(view: DataView, p: number, s: SampleTable): number {
 }
 
 function readColumns(view: DataView, p: number, n: number): SampleTable {
-  const dts = new Float64Array(n);
-  const cto = new Int32Array(n);
-  const duration = new Uint32Array(n);
-  const size = new Uint32Array(n);
-  const offset = new Float64Array(n);
-  const sync = new Uint8Array(n);
+  const t = allocSampleTable(n);
+  const { dts, cto, duration, size, offset, sync } = t;
   for (let i = 0; i < n; i++, p += 8) dts[i] = view.getFloat64(p, true);
   for (let i = 0; i < n; i++, p += 4) cto[i] = view.getInt32(p, true);
   for (let i = 0; i < n; i++, p += 4) duration[i] = view.getUint32(p, true);
   for (let i = 0; i < n; i++, p += 4) size[i] = view.getUint32(p, true);
   for (let i = 0; i < n; i++, p += 8) offset[i] = view.getFloat64(p, true);
   for (let i = 0; i < n; i++, p += 1) sync[i] = view.getUint8(p);
-  return { count: n, dts, cto, duration, size, offset, sync };
+  return t;
 }

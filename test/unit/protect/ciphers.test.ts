@@ -11,18 +11,8 @@ import { writeSampleIv } from '../../../src/protect/iv.js';
 import type { SampleRanges } from '../../../src/protect/ranges.js';
 import { simdKernels } from '../../../src/protect/simd.js';
 import { referenceCbcs, referenceCenc } from './reference-cipher.js';
+import { seededRandom as rng } from '../../helpers/random.js';
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bytes(n: number, rand: () => number): Uint8Array {
   const b = new Uint8Array(n);
